@@ -1,0 +1,149 @@
+"""The sources configuration: which sites to crawl and how, validated on load.
+
+A TOML file with one `[sources.NAME]` table per source (see
+`data/sources.example.toml`). Every error names the file, the field and
+what is wrong, so a typo never turns into a silent empty crawl. Secrets
+(forum passwords) are never written here: a source names the environment
+variables that hold them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from spiders.presets import PresetError, load_preset
+
+DEFAULT_CONFIG = "data/sources.toml"
+
+
+class ConfigError(Exception):
+    """A configuration that cannot be used; the message names file and field."""
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    kind: str
+    options: dict = field(default_factory=dict)
+
+    @property
+    def base_url(self) -> str:
+        return self.options.get("base_url", "")
+
+
+def _url(value) -> str | None:
+    if not isinstance(value, str):
+        return "must be a string"
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "must be an http:// or https:// URL with a host"
+    return None
+
+
+def _positive_int(value) -> str | None:
+    return None if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else "must be a whole number >= 0"
+
+
+def _non_negative(value) -> str | None:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0
+    return None if ok else "must be a number >= 0"
+
+
+def _text(value) -> str | None:
+    return None if isinstance(value, str) else "must be a string"
+
+
+def _engine(value) -> str | None:
+    if not isinstance(value, str):
+        return "must be a string"
+    try:
+        load_preset(value)
+    except PresetError as exc:
+        return str(exc)
+    return None
+
+
+def _channel(value) -> str | None:
+    ok = isinstance(value, str) and re.fullmatch(r"[A-Za-z][\w]{3,31}", value)
+    return None if ok else "must be a public channel name (letters, digits, _; 4-32 characters)"
+
+
+COMMON = {
+    "kind": _text,
+    "description": _text,
+    "max_pages": _positive_int,
+    "delay": _non_negative,
+    "timeout": _non_negative,
+    "base_url": _url,
+}
+KINDS = {
+    "forum": ({"engine": _engine}, {"base_url", "engine"}),
+    "telegram": ({"channel": _channel}, {"channel"}),
+}
+
+
+def parse_sources(doc: dict, where: str) -> dict[str, Source]:
+    """Validate a loaded configuration document; `where` names it in errors."""
+    unknown = set(doc) - {"sources"}
+    if unknown:
+        raise ConfigError(f"{where}: unknown top-level key(s) {sorted(unknown)}; sources go in [sources.NAME] tables")
+    tables = doc.get("sources")
+    if not isinstance(tables, dict) or not tables:
+        raise ConfigError(f"{where}: no sources: add at least one [sources.NAME] table")
+    sources = {}
+    for name, table in tables.items():
+        path = f"sources.{name}"
+        if not re.fullmatch(r"[a-z0-9][a-z0-9_\-]{0,63}", name):
+            raise ConfigError(f"{where}: {path}: source names are lower-case letters, digits, '-' and '_'")
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where}: {path}: must be a table")
+        kind = table.get("kind")
+        if kind not in KINDS:
+            raise ConfigError(f"{where}: {path}.kind: must be one of {sorted(KINDS)}, got {kind!r}")
+        extra, required = KINDS[kind]
+        checks = {**COMMON, **extra}
+        for key, value in table.items():
+            if key not in checks:
+                raise ConfigError(f"{where}: {path}.{key}: unknown field for kind {kind!r}; known: {sorted(checks)}")
+            problem = checks[key](value)
+            if problem:
+                raise ConfigError(f"{where}: {path}.{key}: {problem}")
+        for key in sorted(required - set(table)):
+            raise ConfigError(f"{where}: {path}.{key}: required for kind {kind!r}")
+        options = {k: v for k, v in table.items() if k != "kind"}
+        sources[name] = Source(name=name, kind=kind, options=options)
+    return sources
+
+
+def config_path(explicit: str | None) -> Path:
+    return Path(explicit or os.environ.get("MONITOR_CONFIG") or DEFAULT_CONFIG)
+
+
+def load_sources(path: str | os.PathLike) -> dict[str, Source]:
+    """Load and validate the sources file at `path`."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(
+            f"{path}: configuration file not found; copy data/sources.example.toml to {path} "
+            "or pass --config FILE (env MONITOR_CONFIG)"
+        )
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text") from None
+    return parse_sources(doc, str(path))
+
+
+def select(sources: dict[str, Source], names: list[str]) -> list[Source]:
+    """The sources named, in order; an unknown name lists the known ones."""
+    unknown = [n for n in names if n not in sources]
+    if unknown:
+        raise ConfigError(f"unknown source(s) {', '.join(unknown)}; known: {', '.join(sorted(sources))}")
+    return [sources[n] for n in names]

@@ -1,0 +1,144 @@
+"""Running one configured source: a `scrapy crawl` subprocess and its crawl_runs record.
+
+Each crawl runs in its own process (Twisted's reactor cannot restart) and
+process group, with a hard time limit; the ingest pipeline inside it writes
+posts as they arrive. This module decides the run's outcome from the exit
+code and the counters the pipeline left: a run that fetched no page failed,
+whatever Scrapy's exit code says.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from .config import Source
+from .db import Database
+
+PIPELINE = {"monitor.pipelines.IngestPipeline": 300}
+SPIDER_ARGS = {"forum": ("base_url", "engine", "max_pages"), "telegram": ("channel", "base_url", "max_pages")}
+SETTING_OPTIONS = {"delay": "DOWNLOAD_DELAY", "timeout": "DOWNLOAD_TIMEOUT"}
+DEFAULT_TIME_LIMIT = 3600
+
+
+def scrapy_command(source: Source, db_path: Path, run_id: int, pipeline: dict = PIPELINE) -> list[str]:
+    """The `scrapy crawl` command line for one source; `pipeline` replaces the ingest pipeline (benchmarks)."""
+    cmd = [sys.executable, "-m", "scrapy", "crawl", source.kind, "-a", f"source={source.name}"]
+    for key in SPIDER_ARGS[source.kind]:
+        if key in source.options:
+            cmd += ["-a", f"{key}={source.options[key]}"]
+    settings = {
+        "ITEM_PIPELINES": json.dumps(pipeline),
+        "MONITOR_DB": str(db_path),
+        "MONITOR_RUN_ID": str(run_id),
+        "LOG_LEVEL": "INFO",
+    }
+    for key, setting in SETTING_OPTIONS.items():
+        if key in source.options:
+            settings[setting] = str(source.options[key])
+    for name, value in settings.items():
+        cmd += ["-s", f"{name}={value}"]
+    return cmd
+
+
+def crawl_env() -> dict:
+    env = dict(os.environ)
+    env["SCRAPY_SETTINGS_MODULE"] = "spiders.settings"  # works from any folder, not only the repo root
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    return env
+
+
+def run_source(source: Source, db_path: str | os.PathLike, *, time_limit: float = DEFAULT_TIME_LIMIT, progress=None) -> dict:
+    """Crawl one source to the end (or the time limit) and return its crawl_runs row.
+
+    `progress`, if given, is called about every second with the run's row as it stands.
+    """
+    db_path = Path(db_path).resolve()
+    with Database(db_path) as db:
+        run_id = db.start_run(source.name, source.kind)
+    log_dir = db_path.parent / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_path = log_dir / f"run-{run_id}-{source.name}.log"
+    status, reason = "ok", None
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            scrapy_command(source, db_path, run_id),
+            env=crawl_env(),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            returncode = _wait(proc, db_path, run_id, time_limit, progress)
+        except subprocess.TimeoutExpired:
+            _kill_group(proc)
+            returncode, status, reason = None, "failed", f"time limit of {time_limit:g}s reached; crawl killed"
+        except KeyboardInterrupt:
+            _kill_group(proc)
+            with Database(db_path) as db:
+                db.finish_run(run_id, "interrupted", "interrupted by the user")
+            raise
+    with Database(db_path) as db:
+        run = db.run(run_id)
+        if status == "ok":
+            status, reason = judge(run, returncode, log_path)
+        run = db.finish_run(run_id, status, reason)
+    run["log"] = str(log_path)
+    return run
+
+
+def _wait(proc: subprocess.Popen, db_path: Path, run_id: int, time_limit: float, progress) -> int:
+    deadline = time.monotonic() + time_limit
+    while True:
+        try:
+            return proc.wait(timeout=min(1.0, max(0.01, deadline - time.monotonic())))
+        except subprocess.TimeoutExpired:
+            if time.monotonic() >= deadline:
+                raise
+            if progress is not None:
+                with Database(db_path) as db:
+                    progress(db.run(run_id))
+
+
+def judge(run: dict, returncode: int, log_path: Path) -> tuple[str, str | None]:
+    """The outcome of a finished crawl subprocess."""
+    errors = run.get("errors") or {}
+    if returncode != 0:
+        return "failed", f"crawler exited with code {returncode}: {last_error_line(log_path)}"
+    if errors.get("no_preview"):
+        return "failed", "the channel has no public web preview"
+    stats = json.loads(run.get("stats") or "{}")
+    ok_pages = sum(v for k, v in stats.items() if k.startswith("downloader/response_status_count/2"))
+    if not ok_pages:
+        detail = ", ".join(f"{k} x{v}" for k, v in errors.items()) or last_error_line(log_path)
+        return "failed", f"no page could be fetched ({detail})"
+    return "ok", None
+
+
+def last_error_line(log_path: Path) -> str:
+    try:
+        lines = log_path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return "no log"
+    for line in reversed(lines):
+        if "ERROR" in line or "Error" in line:
+            return line.strip()[-300:]
+    return (lines[-1].strip()[-300:] if lines else "no output")
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=10)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait()

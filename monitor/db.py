@@ -1,0 +1,271 @@
+"""The database: the only module that writes SQL.
+
+SQLite through sqlite-utils, WAL mode with a busy timeout so the crawl
+subprocess and the CLI can share a file, schema changes only through the
+numbered migrations in `monitor.migrations`. A post is keyed by (source,
+post id or canonical URL): a re-crawl updates `last_seen`, an edit keeps
+the previous text in `post_versions`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlite_utils
+
+from .migrations import migrations
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+DEFAULT_DB = "data/monitor.db"
+
+
+class DatabaseError(Exception):
+    """A database file that cannot be used; the message says why."""
+
+
+def utcnow() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def default_db_path() -> str:
+    return os.environ.get("MONITOR_DB") or DEFAULT_DB
+
+
+def content_hash(title: str, text: str) -> str:
+    return hashlib.sha256(f"{title or ''}\n{text or ''}".encode("utf-8", "replace")).hexdigest()
+
+
+@dataclass
+class StoredPost:
+    id: int
+    outcome: str  # new, updated, unchanged
+
+
+class Database:
+    """An opened, migrated monitor database."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        check_file(self.path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite_utils.Database(self.path)
+        # Autocommit unless a transaction is opened explicitly (begin/transaction):
+        # Python's implicit transactions would leave single writes uncommitted.
+        self.db.conn.isolation_level = None
+        self.db.execute("PRAGMA busy_timeout = 30000")
+        self.db.enable_wal()
+        self.db.execute("PRAGMA synchronous = NORMAL")
+        self.db.execute("PRAGMA foreign_keys = ON")
+        migrations.apply(self.db)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # ------------------------------------------------------------ transactions
+    def begin(self) -> None:
+        """Open a transaction unless one is open; writes until `commit` land together."""
+        if not self.db.conn.in_transaction:
+            self.db.begin()
+
+    def commit(self) -> None:
+        self.db.commit()
+
+    def transaction(self):
+        """A block whose writes land together (a savepoint inside an open transaction)."""
+        return self.db.atomic()
+
+    # ------------------------------------------------------------ posts
+    def upsert_post(self, item: dict) -> StoredPost:
+        """Insert a new post, refresh a seen one, or store an edit as a new version."""
+        now = utcnow()
+        key = item.get("post_id") or item["url"]
+        digest = content_hash(item.get("thread_title", ""), item.get("text", ""))
+        row = self.db.execute(
+            "SELECT id, content_hash, version, text, thread_title, last_seen FROM posts WHERE source = ? AND post_key = ?",
+            [item["source"], key],
+        ).fetchone()
+        fields = {
+            "kind": item.get("kind"),
+            "post_id": item.get("post_id"),
+            "url": item["url"],
+            "page_url": item.get("page_url"),
+            "thread_url": item.get("thread_url"),
+            "thread_title": item.get("thread_title") or "",
+            "board": item.get("board") or "",
+            "author": item.get("author") or "",
+            "posted_at": item.get("posted_at"),
+            "posted_raw": item.get("posted_raw") or "",
+            "text": item.get("text") or "",
+            "quoted": item.get("quoted") or "",
+            "images": json.dumps(item.get("images") or []),
+            "views": item.get("views"),
+            "forwarded_from": item.get("forwarded_from"),
+        }
+        if row is None:
+            pk = self._insert("posts", {
+                "source": item["source"], "post_key": key, **fields, "content_hash": digest,
+                "version": 1, "first_seen": now, "last_seen": now, "updated_at": now,
+            })
+            return StoredPost(pk, "new")
+        pk, old_hash, version, old_text, old_title, old_seen = row
+        if old_hash == digest:
+            self.db.execute(
+                "UPDATE posts SET last_seen = ?, missing_since = NULL, views = coalesce(?, views) WHERE id = ?",
+                [now, item.get("views"), pk],
+            )
+            return StoredPost(pk, "unchanged")
+        with self.db.atomic():  # the old version and the new text land together
+            self._insert("post_versions", {"post_id": pk, "version": version, "content_hash": old_hash,
+                                           "thread_title": old_title, "text": old_text, "seen_until": old_seen})
+            self.db["posts"].update(pk, {**fields, "content_hash": digest, "version": version + 1,
+                                         "last_seen": now, "updated_at": now, "missing_since": None})
+        return StoredPost(pk, "updated")
+
+    def _insert(self, table: str, record: dict) -> int:
+        """A plain INSERT; sqlite-utils' insert() inspects the table each call, too slow per post."""
+        cols = list(record)
+        cursor = self.db.execute(
+            f"INSERT INTO [{table}] ({', '.join(f'[{c}]' for c in cols)}) VALUES ({', '.join('?' * len(cols))})",
+            [record[c] for c in cols],
+        )
+        return cursor.lastrowid
+
+    def post(self, post_id: int) -> dict | None:
+        rows = list(self.db["posts"].rows_where("id = ?", [post_id]))
+        return rows[0] if rows else None
+
+    def count(self, table: str) -> int:
+        return self.db[table].count
+
+    # ------------------------------------------------------------ flags
+    def save_flag(self, post_id: int, analysis: dict | None) -> str | None:
+        """Record a post's analysis: a sale creates or refreshes its flag, a non-sale retires it.
+
+        Returns "new", "updated", "retired" or None (nothing changed).
+        """
+        now = utcnow()
+        row = self.db.execute("SELECT id, active FROM flags WHERE post_id = ?", [post_id]).fetchone()
+        if analysis is None or analysis["label"] != "sale":
+            if row and row[1]:
+                self.db["flags"].update(row[0], {"active": 0, "updated_at": now})
+                return "retired"
+            return None
+        values = {
+            "label": analysis["label"],
+            "score": analysis["score"],
+            "severity": analysis["severity"],
+            "categories": json.dumps(analysis["categories"]),
+            "reasons": json.dumps(analysis["reasons"], ensure_ascii=False),
+            "matches": json.dumps(analysis["matches"], ensure_ascii=False),
+            "context": json.dumps(analysis["context"], ensure_ascii=False),
+            "identifiers": json.dumps(analysis["identifiers"], ensure_ascii=False),
+            "lang": analysis["lang"],
+            "active": 1,
+            "updated_at": now,
+        }
+        if row:
+            self.db["flags"].update(row[0], values)
+            return "updated"
+        self._insert("flags", {"post_id": post_id, "status": "new", "created_at": now, **values})
+        return "new"
+
+    def list_flags(self, since: str | None = None, status: str | None = None, limit: int | None = None,
+                   sources: list[str] | None = None) -> list[dict]:
+        """Active flags with their post, most severe first."""
+        where, params = ["f.active = 1"], []
+        if sources:
+            where.append(f"p.source IN ({','.join('?' * len(sources))})")
+            params.extend(sources)
+        if since:
+            where.append("f.created_at >= ?")
+            params.append(since)
+        if status:
+            where.append("f.status = ?")
+            params.append(status)
+        sql = f"""
+            SELECT f.id, f.post_id, f.status, f.severity, f.score, f.categories, f.reasons, f.lang,
+                   f.created_at, p.source, p.url, p.author, p.thread_title, p.posted_at, p.text,
+                   p.first_seen, p.last_seen
+            FROM flags f JOIN posts p ON p.id = f.post_id
+            WHERE {' AND '.join(where)}
+            ORDER BY CASE f.severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END,
+                     f.score DESC, f.id
+        """
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        cursor = self.db.execute(sql, params)
+        cols = [c[0] for c in cursor.description]
+        out = []
+        for values in cursor.fetchall():
+            row = dict(zip(cols, values))
+            row["categories"] = json.loads(row["categories"] or "[]")
+            row["reasons"] = json.loads(row["reasons"] or "[]")
+            out.append(row)
+        return out
+
+    def flag_counts_by_category(self, sources: list[str] | None = None) -> dict[str, int]:
+        """Active flags per category, optionally only for posts of `sources`."""
+        sql = "SELECT f.categories FROM flags f JOIN posts p ON p.id = f.post_id WHERE f.active = 1"
+        if sources:
+            sql += f" AND p.source IN ({','.join('?' * len(sources))})"
+        counts: dict[str, int] = {}
+        for (cats,) in self.db.execute(sql, sources or []).fetchall():
+            for c in json.loads(cats or "[]"):
+                counts[c] = counts.get(c, 0) + 1
+        return dict(sorted(counts.items()))
+
+    def search_posts(self, query: str, limit: int = 20) -> list[dict]:
+        """Full-text search on post text; the query is quoted so user input is never FTS syntax."""
+        return list(self.db["posts"].search(query, limit=limit, quote=True))
+
+    # ------------------------------------------------------------ crawl runs
+    def start_run(self, source: str, kind: str) -> int:
+        return self.db["crawl_runs"].insert(
+            {"source": source, "kind": kind, "started_at": utcnow(), "status": "running", "pid": os.getpid(),
+             "pages": 0, "posts_new": 0, "posts_updated": 0, "posts_unchanged": 0, "flags_new": 0, "errors": "{}"}
+        ).last_pk
+
+    def update_run(self, run_id: int, **values) -> None:
+        if "errors" in values and not isinstance(values["errors"], str):
+            values["errors"] = json.dumps(values["errors"])
+        if "stats" in values and not isinstance(values["stats"], str):
+            values["stats"] = json.dumps(values["stats"], default=str)
+        self.db["crawl_runs"].update(run_id, values)
+
+    def finish_run(self, run_id: int, status: str, reason: str | None = None) -> dict:
+        run = self.run(run_id)
+        started = dt.datetime.fromisoformat(run["started_at"])
+        now = dt.datetime.now(dt.timezone.utc)
+        self.update_run(run_id, status=status, reason=reason, finished_at=now.isoformat(timespec="seconds"),
+                        duration_s=round((now - started).total_seconds(), 2))
+        return self.run(run_id)
+
+    def run(self, run_id: int) -> dict:
+        row = self.db["crawl_runs"].get(run_id)
+        row["errors"] = json.loads(row.get("errors") or "{}")
+        return row
+
+    def runs(self, source: str | None = None, limit: int = 50) -> list[dict]:
+        where, params = ("source = ?", [source]) if source else (None, [])
+        return list(self.db["crawl_runs"].rows_where(where, params, order_by="id desc", limit=limit))
+
+
+def check_file(path: Path) -> None:
+    """Refuse, untouched, a file that exists and is not a SQLite database."""
+    if path.is_dir():
+        raise DatabaseError(f"{path} is a folder, not a database file")
+    if path.exists() and path.stat().st_size > 0:
+        with open(path, "rb") as fh:
+            if fh.read(16) != SQLITE_HEADER:
+                raise DatabaseError(f"{path} is not a SQLite database; refusing to touch it")

@@ -1,0 +1,100 @@
+"""Numbered schema migrations. Never edit an applied one: add the next number.
+
+Part of the database layer: `monitor.db` applies them on open.
+"""
+
+from sqlite_utils import Migrations
+
+migrations = Migrations("monitor")
+
+
+@migrations(name="0001_initial")
+def m0001_initial(db):
+    db["posts"].create(
+        {
+            "id": int,
+            "source": str,
+            "post_key": str,  # the site's post id, else the canonical URL
+            "kind": str,
+            "post_id": str,
+            "url": str,
+            "page_url": str,
+            "thread_url": str,
+            "thread_title": str,
+            "board": str,
+            "author": str,
+            "posted_at": str,
+            "posted_raw": str,
+            "text": str,
+            "quoted": str,
+            "images": str,  # JSON list of URLs
+            "views": int,
+            "forwarded_from": str,
+            "content_hash": str,
+            "version": int,
+            "first_seen": str,
+            "last_seen": str,
+            "updated_at": str,
+            "missing_since": str,
+        },
+        pk="id",
+        not_null={"source", "post_key", "url", "content_hash"},
+    )
+    db["posts"].create_index(["source", "post_key"], unique=True)
+    db["posts"].create_index(["last_seen"])
+    db["posts"].enable_fts(["thread_title", "text"], create_triggers=True, tokenize="unicode61 remove_diacritics 2")
+
+    db["post_versions"].create(
+        {"id": int, "post_id": int, "version": int, "content_hash": str, "thread_title": str, "text": str, "seen_until": str},
+        pk="id",
+        foreign_keys=[("post_id", "posts", "id")],
+    )
+    db["post_versions"].create_index(["post_id", "version"], unique=True)
+
+    db["flags"].create(
+        {
+            "id": int,
+            "post_id": int,
+            "label": str,
+            "score": float,
+            "severity": str,
+            "categories": str,  # JSON list
+            "reasons": str,  # JSON list of sentences
+            "matches": str,  # JSON: rule id, label, span, matched text
+            "context": str,  # JSON: context modifiers with their trigger and scope
+            "identifiers": str,  # JSON: kind, masked value, validity (never the full number)
+            "lang": str,
+            "status": str,  # new -> confirmed / dismissed / escalated -> requested -> removed
+            "active": int,  # 0 when a later analysis no longer calls the post a sale
+            "created_at": str,
+            "updated_at": str,
+        },
+        pk="id",
+        foreign_keys=[("post_id", "posts", "id")],
+        defaults={"status": "new", "active": 1},
+    )
+    db["flags"].create_index(["post_id"], unique=True)
+    db["flags"].create_index(["status", "created_at"])
+
+    db["crawl_runs"].create(
+        {
+            "id": int,
+            "source": str,
+            "kind": str,
+            "started_at": str,
+            "finished_at": str,
+            "status": str,  # running, ok, failed, interrupted
+            "reason": str,
+            "pages": int,
+            "posts_new": int,
+            "posts_updated": int,
+            "posts_unchanged": int,
+            "flags_new": int,
+            "errors": str,  # JSON: error type -> count
+            "stats": str,  # JSON: Scrapy's own stats of the run
+            "duration_s": float,
+            "pid": int,
+        },
+        pk="id",
+    )
+    db["crawl_runs"].create_index(["source", "started_at"])

@@ -1,0 +1,296 @@
+"""The Detector: text in, an explained sale / not-sale decision out.
+
+Matching runs on normalised text with spaCy's blank `id`/`en` tokenizers and
+PhraseMatcher (phrase patterns are far faster than token patterns), plus
+regex rules for prices, contacts and volumes. Context triggers scoped to
+the sentence (ConText style) neutralise sale words in news, statements,
+warnings and questions. Every number that goes into the score comes from a
+match, an identifier or a context hit kept in the Analysis, so a reviewer
+can see why a post was flagged.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from spacy.matcher import Matcher, PhraseMatcher
+
+from .identifiers import Identifier, find_identifiers
+from .normalize import Normalized, normalize
+from .ruleset import RULES_DIR, Rule, load_rules
+from .tokenizer import blank
+
+MAX_CHARS = 100_000
+"""Longer input is cut here (and the Analysis says so); ads are short, dumps are long."""
+
+ZONE_DOCS = 1000
+"""Texts tokenized per spaCy memory zone."""
+
+SENSITIVE_LABELS = ("SALE_INTENT", "PRICE", "CONTACT")
+"""Labels whose matches a context trigger in scope neutralises."""
+
+_SENTENCE_END = re.compile(r"[.!?]+(?=\s|$)|\n+|[\"“”]")
+_ID_WORDS = frozenset("yang dan di ini itu dengan untuk tidak ada saya aku gan ane kami bisa dari ke juga sudah akan atau karena jika kalau mau lagi aja sama bisa per harga jual data".split())
+_EN_WORDS = frozenset("the and of to is are with for you your we our this that from on in have has be will can all by as it not".split())
+
+
+@dataclass(frozen=True)
+class Match:
+    rule_id: str
+    label: str
+    category: str | None
+    start: int
+    end: int
+    text: str
+    weight: float
+    neutralised_by: str | None = None
+
+
+@dataclass(frozen=True)
+class ContextHit:
+    category: str
+    rule_id: str
+    trigger: str
+    start: int
+    end: int
+    scope_start: int
+    scope_end: int
+
+
+@dataclass
+class Analysis:
+    label: str
+    score: float
+    severity: str
+    categories: list[str]
+    matches: list[Match]
+    identifiers: list[Identifier]
+    context: list[ContextHit]
+    lang: str
+    truncated: bool = False
+    reasons: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        """Plain data (JSON-ready); written by hand because dataclasses.asdict is slow on the crawl path."""
+        return {
+            "label": self.label,
+            "score": self.score,
+            "severity": self.severity,
+            "categories": list(self.categories),
+            "matches": [dict(vars(m)) for m in self.matches],
+            "identifiers": [dict(vars(i)) for i in self.identifiers],
+            "context": [dict(vars(c)) for c in self.context],
+            "lang": self.lang,
+            "truncated": self.truncated,
+            "reasons": list(self.reasons),
+        }
+
+
+def guess_lang(normalized_text: str) -> str:
+    words = re.findall(r"[a-z]+", normalized_text[:5000])
+    id_hits = sum(w in _ID_WORDS for w in words)
+    en_hits = sum(w in _EN_WORDS for w in words)
+    return "en" if en_hits > id_hits else "id"
+
+
+class _LanguageMatchers:
+    """Tokenizer and matchers of one blank pipeline."""
+
+    def __init__(self, lang: str, rules: list[Rule]):
+        self.nlp = blank(lang)
+        self.phrases = PhraseMatcher(self.nlp.vocab, attr="ORTH")
+        self.tokens = Matcher(self.nlp.vocab)
+        self.has_tokens = any(rule.tokens for rule in rules)
+        self._zone = None
+        self._zone_docs = 0
+        for rule in rules:
+            if rule.phrases:
+                docs = [self.nlp.make_doc(normalize(p).text) for p in rule.phrases]
+                self.phrases.add(rule.id, docs)
+            for pattern in rule.tokens:
+                self.tokens.add(rule.id, [list(pattern)])
+
+    def spans(self, text: str) -> list[tuple[str, int, int]]:
+        """(rule id, start char, end char) of every phrase and token match in `text`.
+
+        Docs are made inside a memory zone that is renewed every ZONE_DOCS
+        texts, so the vocabulary does not grow with every new word of a
+        long-running crawl, without paying for a fresh zone per text.
+        """
+        if self._zone is None:
+            self._zone = self.nlp.memory_zone()
+            self._zone.__enter__()
+        out = []
+        doc = self.nlp.make_doc(text)
+        for matcher in (self.phrases, self.tokens) if self.has_tokens else (self.phrases,):
+            for match_id, start, end in matcher(doc):
+                span = doc[start:end]
+                out.append((self.nlp.vocab.strings[match_id], span.start_char, span.end_char))
+        del doc
+        self._zone_docs += 1
+        if self._zone_docs >= ZONE_DOCS:
+            self._zone.__exit__(None, None, None)
+            self._zone, self._zone_docs = None, 0
+        return out
+
+
+class Detector:
+    """Analyses post text. Build once and reuse: construction loads rules and tokenizers."""
+
+    def __init__(self, rules_dir: Path | None = None, threshold: float = 0.5):
+        self.rules = load_rules(rules_dir or RULES_DIR)
+        self.by_id = {r.id: r for r in self.rules}
+        self.threshold = threshold
+        self._regex_rules = [r for r in self.rules if r.regex is not None]
+        self._matchers = {lang: _LanguageMatchers(lang, self.rules) for lang in ("id", "en")}
+
+    # ------------------------------------------------------------ matching
+    def _raw_matches(self, norm: Normalized, lang: str) -> list[tuple[Rule, int, int]]:
+        found = [(self.by_id[rid], s, e) for rid, s, e in self._matchers[lang].spans(norm.text)]
+        for rule in self._regex_rules:
+            for m in rule.regex.finditer(norm.text):
+                if m.end() > m.start():
+                    found.append((rule, m.start(), m.end()))
+        return found
+
+    @staticmethod
+    def _sentences(text: str) -> list[tuple[int, int]]:
+        bounds, pos = [], 0
+        for m in _SENTENCE_END.finditer(text):
+            bounds.append((pos, m.end()))
+            pos = m.end()
+        bounds.append((pos, len(text)))
+        return [(s, e) for s, e in bounds if e > s]
+
+    def analyze(self, text: str, *, lang: str | None = None, source_kind: str | None = None) -> Analysis:
+        """Return the Analysis of `text`. Never raises on odd input; long text is cut at MAX_CHARS."""
+        if not isinstance(text, str):
+            text = str(text or "")
+        truncated = len(text) > MAX_CHARS
+        if truncated:
+            text = text[:MAX_CHARS]
+        norm = normalize(text)
+        lang = lang if lang in ("id", "en") else guess_lang(norm.text)
+        raw = self._raw_matches(norm, lang)
+        sentences = self._sentences(norm.text)
+
+        def sentence_of(pos: int) -> tuple[int, int]:
+            for s, e in sentences:
+                if s <= pos < e:
+                    return s, e
+            return 0, len(norm.text)
+
+        context_norm: list[tuple[Rule, int, int, int, int]] = []
+        for rule, s, e in raw:
+            if rule.label != "CONTEXT":
+                continue
+            ss, se = sentence_of(s)
+            scope = {"forward": (s, se), "backward": (ss, e), "both": (ss, se)}[rule.direction]
+            context_norm.append((rule, s, e, *scope))
+
+        matches: list[Match] = []
+        for rule, s, e in raw:
+            if rule.label == "CONTEXT":
+                continue
+            neutraliser = None
+            if rule.label in SENSITIVE_LABELS:
+                for crule, cs, ce, scs, sce in context_norm:
+                    if scs <= s < sce and not (cs <= s < ce):
+                        neutraliser = crule.id
+                        break
+            os_, oe = norm.span_to_original(s, e)
+            matches.append(Match(rule.id, rule.label, rule.category, os_, oe, text[os_:oe], rule.weight, neutraliser))
+        matches.sort(key=lambda m: (m.start, m.rule_id))
+
+        context = []
+        for crule, cs, ce, scs, sce in context_norm:
+            ocs, oce = norm.span_to_original(cs, ce)
+            oss, ose = norm.span_to_original(scs, sce)
+            context.append(ContextHit(crule.category, crule.id, text[ocs:oce], ocs, oce, oss, ose))
+        context.sort(key=lambda c: c.start)
+
+        identifiers = find_identifiers(text)
+        return self._decide(text, matches, identifiers, context, lang, truncated)
+
+    def check_examples(self) -> list[str]:
+        """Run every rule's examples; return one line per example that does not behave."""
+        failures = []
+        for rule in self.rules:
+            for example, expected in [(e, True) for e in rule.match] + [(e, False) for e in rule.no_match]:
+                a = self.analyze(example)
+                fired = {m.rule_id for m in a.matches} | {c.rule_id for c in a.context}
+                if (rule.id in fired) != expected:
+                    verb = "should match" if expected else "should not match"
+                    failures.append(f"{rule.file}:{rule.line}: {rule.id} {verb} {example!r}")
+        return failures
+
+    # ------------------------------------------------------------ deciding
+    def _decide(self, text, matches, identifiers, context, lang, truncated) -> Analysis:
+        live = [m for m in matches if m.neutralised_by is None]
+        intent = min(1.5, sum(m.weight for m in live if m.label == "SALE_INTENT"))
+        benign_spans = [(m.start, m.end) for m in matches if m.label == "BENIGN"]
+        data_by_cat: dict[str, float] = {}
+        for m in matches:
+            if m.label == "DATA" and not any(s <= m.start and m.end <= e for s, e in benign_spans):
+                data_by_cat[m.category] = data_by_cat.get(m.category, 0.0) + m.weight
+        valid_ids = [i for i in identifiers if i.valid and i.kind in ("nik", "kk")]
+        if valid_ids:
+            data_by_cat["database_dump" if len(valid_ids) >= 3 else "id_documents"] = (
+                data_by_cat.get("database_dump" if len(valid_ids) >= 3 else "id_documents", 0.0) + 1.0
+            )
+        data = min(2.0, sum(data_by_cat.values()))
+        terms = sum(0.5 for label in ("PRICE", "CONTACT", "VOLUME") if any(m.label == label for m in live))
+        benign = sum(m.weight for m in matches if m.label == "BENIGN")
+        doc_context = len({(c.category, c.start) for c in context if c.category in ("REPORTED", "OFFICIAL", "WARNING")})
+
+        raw = 1.6 * intent + 0.8 * data + terms - 1.0 * benign - 0.6 * min(doc_context, 3) - 2.0
+        score = round(1 / (1 + math.exp(-raw)), 3)
+        is_sale = score >= self.threshold and data > 0
+        categories = sorted(c for c, w in data_by_cat.items() if w >= 1.0) if is_sale else []
+        if is_sale and not categories:
+            categories = [max(data_by_cat, key=data_by_cat.get)]
+
+        reasons = []
+        if intent:
+            reasons.append("sale intent: " + ", ".join(sorted({m.text for m in live if m.label == "SALE_INTENT"})))
+        if data_by_cat:
+            reasons.append("data on offer: " + ", ".join(f"{c} ({w:g})" for c, w in sorted(data_by_cat.items())))
+        if terms:
+            reasons.append("terms of trade: " + ", ".join(sorted({m.label.lower() for m in live if m.label in ("PRICE", "CONTACT", "VOLUME")})))
+        if valid_ids:
+            reasons.append(f"{len(valid_ids)} valid NIK/KK number(s)")
+        if benign:
+            reasons.append("lawful commerce: " + ", ".join(sorted({m.text for m in matches if m.label == "BENIGN"})))
+        neutralised = sorted({(m.text, m.neutralised_by) for m in matches if m.neutralised_by})
+        if neutralised:
+            reasons.append("context: " + ", ".join(f"'{t}' neutralised by {r}" for t, r in neutralised))
+        if truncated:
+            reasons.append(f"text cut at {MAX_CHARS} characters")
+
+        severity = self._severity(is_sale, categories, valid_ids, live)
+        return Analysis(
+            label="sale" if is_sale else "not_sale",
+            score=score,
+            severity=severity,
+            categories=categories,
+            matches=matches,
+            identifiers=identifiers,
+            context=context,
+            lang=lang,
+            truncated=truncated,
+            reasons=reasons,
+        )
+
+    @staticmethod
+    def _severity(is_sale: bool, categories: list[str], valid_ids: list, live: list[Match]) -> str:
+        if not is_sale:
+            return "low"
+        has_volume = any(m.label == "VOLUME" for m in live)
+        if len(valid_ids) >= 3 or ("ektp_selfie" in categories and has_volume):
+            return "critical"
+        if {"ektp_selfie", "id_documents", "database_dump"} & set(categories):
+            return "high"
+        return "medium"

@@ -1,0 +1,29 @@
+"""Scrapy settings shared by every spider.
+
+Storage is not configured here: `monitor crawl` adds its ingest pipeline on
+the command line, so `scrapy crawl` from the repository root just prints items.
+"""
+
+BOT_NAME = "datasale_monitor"
+SPIDER_MODULES = ["spiders.forum", "spiders.telegram"]
+NEWSPIDER_MODULE = "spiders"
+
+USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
+ROBOTSTXT_OBEY = False  # monitoring illegal offers; politeness comes from the limits below
+TELNETCONSOLE_ENABLED = False  # never open a console port
+COOKIES_ENABLED = True
+
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 8
+DOWNLOAD_DELAY = 0
+DOWNLOAD_TIMEOUT = 30
+DOWNLOAD_MAXSIZE = 5 * 1024 * 1024  # hostile sites: cap every response
+DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
+RETRY_TIMES = 2
+DEPTH_LIMIT = 12
+REDIRECT_MAX_TIMES = 5
+CLOSESPIDER_PAGECOUNT = 0
+MEMUSAGE_ENABLED = False
+
+FEED_EXPORT_ENCODING = "utf-8"
+LOG_LEVEL = "INFO"

@@ -1,0 +1,39 @@
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from scrapy.http import HtmlResponse
+
+PAGES = Path(__file__).parent / "pages"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def saved_response(name: str, url: str) -> HtmlResponse:
+    """A real Scrapy response over a saved page, as the spider would get it from `url`."""
+    return HtmlResponse(url=url, body=(PAGES / name).read_bytes(), encoding="utf-8")
+
+
+def run_monitor(*args, cwd=None, timeout=300, env=None) -> subprocess.CompletedProcess:
+    """Run the installed `monitor` CLI in a real subprocess, as a user would."""
+    full_env = {**os.environ, **(env or {})}
+    full_env.pop("MONITOR_DB", None) if env is None or "MONITOR_DB" not in env else None
+    return subprocess.run(
+        [sys.executable, "-m", "monitor", *args],
+        cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout,
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def detector():
+    from rules import Detector
+
+    return Detector()

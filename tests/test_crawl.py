@@ -1,0 +1,47 @@
+"""Crawl runs against real local servers: success and failure are recorded with a reason."""
+
+import sqlite3
+
+from conftest import free_port, run_monitor
+
+from monitor.demo import DemoServer
+
+
+def write_config(tmp_path, base_url, kind_lines='kind = "forum"\nengine = "mybb"'):
+    path = tmp_path / "sources.toml"
+    path.write_text(f'[sources.local]\n{kind_lines}\nbase_url = "{base_url}"\n', encoding="utf-8")
+    return path
+
+
+def test_unreachable_site_fails_with_reason(tmp_path):
+    config = write_config(tmp_path, f"http://127.0.0.1:{free_port()}/forum/")
+    db_path = tmp_path / "m.db"
+    result = run_monitor("crawl", "local", "--config", str(config), "--db", str(db_path))
+    assert result.returncode == 1
+    assert "crawl failed for: local" in result.stderr
+    assert "no page could be fetched" in result.stderr
+    status, reason = sqlite3.connect(db_path).execute("SELECT status, reason FROM crawl_runs").fetchone()
+    assert status == "failed" and "ConnectionRefused" in reason
+
+
+def test_crawl_configured_source_and_max_pages(tmp_path):
+    with DemoServer() as server:
+        config = tmp_path / "sources.toml"
+        config.write_text(
+            f'[sources.small]\nkind = "forum"\nengine = "mybb"\nbase_url = "{server.url}/forum/"\nmax_pages = 3\n', encoding="utf-8"
+        )
+        db_path = tmp_path / "m.db"
+        result = run_monitor("crawl", "small", "--config", str(config), "--db", str(db_path), env={"MONITOR_DB": "ignored-by-flag.db"})
+    assert result.returncode == 0, result.stderr
+    con = sqlite3.connect(db_path)
+    assert con.execute("SELECT pages FROM crawl_runs").fetchone()[0] <= 3
+    assert not (tmp_path / "ignored-by-flag.db").exists()
+
+
+def test_telegram_channel_without_preview_fails(tmp_path):
+    with DemoServer() as server:
+        config = tmp_path / "sources.toml"
+        config.write_text(f'[sources.tg]\nkind = "telegram"\nchannel = "nopreview_channel"\nbase_url = "{server.url}/tg/"\n')
+        result = run_monitor("crawl", "tg", "--config", str(config), "--db", str(tmp_path / "m.db"))
+    assert result.returncode == 1
+    assert "no page could be fetched" in result.stderr or "no public web preview" in result.stderr
