@@ -111,6 +111,8 @@ def judge(run: dict, returncode: int, log_path: Path) -> tuple[str, str | None]:
     errors = run.get("errors") or {}
     if returncode != 0:
         return "failed", f"crawler exited with code {returncode}: {last_error_line(log_path)}"
+    if errors.get("ingest_worker_died"):
+        return "failed", "the ingest worker died; posts after that point were not stored"
     if errors.get("no_preview"):
         return "failed", "the channel has no public web preview"
     stats = json.loads(run.get("stats") or "{}")

@@ -1,35 +1,34 @@
 """The Scrapy item pipeline that runs inside the crawl subprocess.
 
 `monitor crawl` adds it with `-s ITEM_PIPELINES=...` and passes the database
-path and run id as settings. Posts are committed in small batches (at most
-COMMIT_EVERY seconds apart), so a crawl that dies loses at most the last
-fraction of a second, which the next run reads again; the run's counters
-and Scrapy's stats are written to `crawl_runs` as it goes and when it ends.
+path and run id as settings. The pipeline hands each post to an ingest
+worker process (`monitor.ingest_worker`) and, when the spider closes, waits
+for the worker and writes the run's pages, errors and Scrapy stats to
+`crawl_runs`. A worker that dies stops the crawl and fails the run.
 """
 
 from __future__ import annotations
 
-import gc
-import time
+import multiprocessing
 
-from rules import Detector
+from scrapy.exceptions import CloseSpider
 
 from .db import Database
-from .ingest import ingest_post
+from .ingest_worker import STOP, run_worker
 
-OUTCOME_STATS = {"new": "posts_new", "updated": "posts_updated", "unchanged": "posts_unchanged"}
-PROGRESS_EVERY = 2.0  # seconds between progress writes to crawl_runs
-COMMIT_EVERY = 0.5  # seconds between commits of stored posts
+QUEUE_SIZE = 2000  # posts in flight; a full queue slows the crawler down to the worker's pace
+WORKER_JOIN_TIMEOUT = 600
 
 
 class IngestPipeline:
     def __init__(self, db_path: str, run_id: int | None, stats):
+        if not db_path:
+            raise ValueError("IngestPipeline needs the MONITOR_DB setting")
         self.db_path = db_path
         self.run_id = run_id
         self.stats = stats
-        self.db: Database | None = None
-        self.detector: Detector | None = None
-        self.last_progress = self.last_commit = time.monotonic()
+        self.posts = None
+        self.worker = None
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -37,37 +36,37 @@ class IngestPipeline:
         return cls(crawler.settings.get("MONITOR_DB"), run_id, crawler.stats)
 
     def open_spider(self, spider=None):
-        self.db = Database(self.db_path)
-        self.detector = Detector()
-        # Rules, vocabularies and Scrapy's machinery live for the whole run: move them out of
-        # the garbage collector's sight so collections triggered per post stay cheap.
-        gc.freeze()
+        Database(self.db_path).close()  # fail early, in this process, on an unusable database
+        # spawn, not fork: the crawler already runs threads (Twisted's pool), which fork would copy half-way.
+        ctx = multiprocessing.get_context("spawn")
+        self.posts = ctx.Queue(maxsize=QUEUE_SIZE)
+        self.worker = ctx.Process(target=run_worker, args=(self.db_path, self.run_id, self.posts), name="ingest", daemon=True)
+        self.worker.start()
 
     def process_item(self, item, spider=None):
-        self.db.begin()
-        result = ingest_post(self.db, self.detector, dict(item))
-        self.stats.inc_value(f"monitor/{OUTCOME_STATS[result.outcome]}")
-        if result.flag == "new":
-            self.stats.inc_value("monitor/flags_new")
-        if self.run_id and time.monotonic() - self.last_progress > PROGRESS_EVERY:
-            self.last_progress = self.last_commit = time.monotonic()
-            counters = run_counters(self.stats.get_stats())
-            del counters["stats"]
-            self.db.update_run(self.run_id, **counters)
-        if time.monotonic() - self.last_commit > COMMIT_EVERY:
-            self.db.commit()
-            self.last_commit = time.monotonic()
+        if not self.worker.is_alive():
+            self.stats.set_value("monitor/ingest_worker_died", 1)
+            raise CloseSpider("ingest worker died")
+        self.posts.put(dict(item))
+        self.stats.inc_value("monitor/posts_handed_over")
         return item
 
     def close_spider(self, spider=None):
-        self.db.commit()
+        if self.worker.is_alive():
+            self.posts.put(STOP)
+        self.worker.join(WORKER_JOIN_TIMEOUT)
+        if self.worker.is_alive():
+            self.worker.kill()
+            self.worker.join()
+        if self.worker.exitcode != 0:
+            self.stats.set_value("monitor/ingest_worker_died", 1)
         if self.run_id:
-            self.db.update_run(self.run_id, **run_counters(self.stats.get_stats()))
-        self.db.close()
+            with Database(self.db_path) as db:
+                db.update_run(self.run_id, **run_counters(self.stats.get_stats()))
 
 
 def run_counters(stats: dict) -> dict:
-    """The crawl_runs columns from Scrapy's stats."""
+    """The crawl_runs columns that come from Scrapy's stats (post counters come from the worker)."""
     errors = {}
     for key, value in stats.items():
         if key.startswith("downloader/exception_type_count/"):
@@ -78,12 +77,6 @@ def run_counters(stats: dict) -> dict:
             errors["HTTP " + key.rsplit("/", 1)[-1]] = value
     if stats.get("monitor/no_preview"):
         errors["no_preview"] = 1
-    return {
-        "pages": stats.get("response_received_count", 0),
-        "posts_new": stats.get("monitor/posts_new", 0),
-        "posts_updated": stats.get("monitor/posts_updated", 0),
-        "posts_unchanged": stats.get("monitor/posts_unchanged", 0),
-        "flags_new": stats.get("monitor/flags_new", 0),
-        "errors": errors,
-        "stats": {k: v for k, v in stats.items()},
-    }
+    if stats.get("monitor/ingest_worker_died"):
+        errors["ingest_worker_died"] = 1
+    return {"pages": stats.get("response_received_count", 0), "errors": errors, "stats": dict(stats)}

@@ -124,11 +124,11 @@ class _LanguageMatchers:
             self._zone = self.nlp.memory_zone()
             self._zone.__enter__()
         out = []
-        doc = self.nlp.make_doc(text)
+        doc, offsets = self.nlp.tokenizer.doc_with_offsets(text)
+        strings = self.nlp.vocab.strings
         for matcher in (self.phrases, self.tokens) if self.has_tokens else (self.phrases,):
             for match_id, start, end in matcher(doc):
-                span = doc[start:end]
-                out.append((self.nlp.vocab.strings[match_id], span.start_char, span.end_char))
+                out.append((strings[match_id], offsets[start][0], offsets[end - 1][1]))
         del doc
         self._zone_docs += 1
         if self._zone_docs >= ZONE_DOCS:

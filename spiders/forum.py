@@ -15,7 +15,7 @@ import scrapy
 
 from .items import Post
 from .presets import load_preset
-from .text import html_to_text, image_urls, selected_text
+from .text import extract
 
 
 def now_iso() -> str:
@@ -101,8 +101,7 @@ def parse_thread(response, preset: dict, source: str) -> list[Post]:
             value = node.attrib.get(t["post_id"], "")
             m = re.search(t.get("post_id_pattern", r"(.+)"), value)
             post_id = m.group(1) if m else None
-        body_html = node.css(t["body"]).get() or ""
-        text = html_to_text(body_html, drop=drop)
+        body = extract(node.css(t["body"]).get() or "", response.url, drop=drop, quote=t.get("quote"))
         raw_date, posted_at = _post_date(node, t)
         url = f"{thread_url}#pid{post_id}" if post_id else None
         posts.append(
@@ -118,9 +117,9 @@ def parse_thread(response, preset: dict, source: str) -> list[Post]:
                 author=_first_text(node, t.get("author")),
                 posted_at=posted_at,
                 posted_raw=raw_date,
-                text=text,
-                quoted=selected_text(body_html, t["quote"]) if t.get("quote") else "",
-                images=image_urls(body_html, response.url, drop=drop),
+                text=body.text,
+                quoted=body.quoted,
+                images=body.images,
                 fetched_at=fetched,
             )
         )

@@ -13,7 +13,7 @@ import scrapy
 
 from .forum import now_iso
 from .items import Post
-from .text import html_to_text, image_urls
+from .text import extract
 
 _BG_URL = re.compile(r"background-image:\s*url\(['\"]?([^'\")]+)")
 
@@ -35,7 +35,7 @@ def parse_channel_page(response, source: str) -> list[Post]:
     for node in response.css("div.tgme_widget_message[data-post]"):
         data_post = node.attrib["data-post"]
         channel, _, message_id = data_post.rpartition("/")
-        text_html = node.css("div.tgme_widget_message_text").get() or ""
+        body = extract(node.css("div.tgme_widget_message_text").get() or "", response.url)
         photos = []
         for style in node.css("a.tgme_widget_message_photo_wrap::attr(style)").getall():
             m = _BG_URL.search(style)
@@ -55,9 +55,9 @@ def parse_channel_page(response, source: str) -> list[Post]:
                 author=" ".join(node.css(".tgme_widget_message_owner_name ::text").getall()).strip() or channel,
                 posted_at=node.css("time::attr(datetime)").get(),
                 posted_raw=node.css("time::text").get() or "",
-                text=html_to_text(text_html),
+                text=body.text,
                 quoted="",
-                images=photos + image_urls(text_html, response.url),
+                images=photos + body.images,
                 views=parse_views(node.css(".tgme_widget_message_views::text").get() or ""),
                 forwarded_from=" ".join(node.css(".tgme_widget_message_forwarded_from_name ::text").getall()).strip() or None,
                 fetched_at=fetched,
