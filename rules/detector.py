@@ -29,10 +29,32 @@ MAX_CHARS = 100_000
 ZONE_DOCS = 1000
 """Texts tokenized per spaCy memory zone."""
 
-SENSITIVE_LABELS = ("SALE_INTENT", "PRICE", "CONTACT")
+DOCUMENT_CONTEXT = ("REPORTED", "OFFICIAL", "WARNING")
+"""Context categories that also lower the score of the whole post."""
+
+WEIGHTS = {
+    "intent_strong": 1.5,
+    "intent_weak": 1.0,
+    "data": 0.7,
+    "terms": 0.6,
+    "volume": 0.5,
+    "listing": 1.0,
+    "valid_ids": 1.0,
+    "dense": 1.0,
+    "reported": 0.7,
+    "bias": 2.2,
+}
+"""How much each kind of evidence counts (logit units); tuned on the dev set by hand."""
+
+DENSE_LISTING = 0.25
+"""Share of words that name data or fields above which a post reads as a product list, not prose."""
+
+_WORD = re.compile(r"[^\W\d_]+")
+
+SENSITIVE_LABELS = ("SALE_INTENT", "PRICE", "CONTACT", "TERMS", "VOLUME")
 """Labels whose matches a context trigger in scope neutralises."""
 
-_SENTENCE_END = re.compile(r"[.!?]+(?=\s|$)|\n+|[\"“”]")
+_SENTENCE_END = re.compile(r"[.!?]+(?=\s|$)|\n+")
 _ID_WORDS = frozenset("yang dan di ini itu dengan untuk tidak ada saya aku gan ane kami bisa dari ke juga sudah akan atau karena jika kalau mau lagi aja sama bisa per harga jual data".split())
 _EN_WORDS = frozenset("the and of to is are with for you your we our this that from on in have has be will can all by as it not".split())
 
@@ -140,21 +162,24 @@ class _LanguageMatchers:
 class Detector:
     """Analyses post text. Build once and reuse: construction loads rules and tokenizers."""
 
-    def __init__(self, rules_dir: Path | None = None, threshold: float = 0.5):
+    def __init__(self, rules_dir: Path | None = None, threshold: float = 0.5, weights: dict | None = None):
         self.rules = load_rules(rules_dir or RULES_DIR)
+        self.weights = {**WEIGHTS, **(weights or {})}
         self.by_id = {r.id: r for r in self.rules}
         self.threshold = threshold
         self._regex_rules = [r for r in self.rules if r.regex is not None]
         self._matchers = {lang: _LanguageMatchers(lang, self.rules) for lang in ("id", "en")}
 
     # ------------------------------------------------------------ matching
-    def _raw_matches(self, norm: Normalized, lang: str) -> list[tuple[Rule, int, int]]:
+    def _raw_matches(self, norm: Normalized, lang: str, longest: bool = True) -> list[tuple[Rule, int, int]]:
         found = [(self.by_id[rid], s, e) for rid, s, e in self._matchers[lang].spans(norm.text)]
         for rule in self._regex_rules:
+            hit = "hit" in rule.regex.groupindex
             for m in rule.regex.finditer(norm.text):
-                if m.end() > m.start():
-                    found.append((rule, m.start(), m.end()))
-        return found
+                start, end = m.span("hit") if hit else m.span()
+                if end > start:
+                    found.append((rule, start, end))
+        return _longest_per_label(found) if longest else found
 
     @staticmethod
     def _sentences(text: str) -> list[tuple[int, int]]:
@@ -166,7 +191,12 @@ class Detector:
         return [(s, e) for s, e in bounds if e > s]
 
     def analyze(self, text: str, *, lang: str | None = None, source_kind: str | None = None) -> Analysis:
-        """Return the Analysis of `text`. Never raises on odd input; long text is cut at MAX_CHARS."""
+        """Return the Analysis of `text`. Never raises on odd input; long text is cut at MAX_CHARS.
+
+        `lang` ("id"/"en") skips language guessing; `source_kind` is accepted for
+        callers that know where the text came from and is reserved for rules
+        that depend on it.
+        """
         if not isinstance(text, str):
             text = str(text or "")
         truncated = len(text) > MAX_CHARS
@@ -183,9 +213,12 @@ class Detector:
                     return s, e
             return 0, len(norm.text)
 
+        pseudo = [(s, e) for rule, s, e in raw if rule.label == "CONTEXT" and rule.category == "PSEUDO"]
         context_norm: list[tuple[Rule, int, int, int, int]] = []
         for rule, s, e in raw:
-            if rule.label != "CONTEXT":
+            if rule.label != "CONTEXT" or rule.category == "PSEUDO":
+                continue
+            if any(ps <= s and e <= pe for ps, pe in pseudo):
                 continue
             ss, se = sentence_of(s)
             scope = {"forward": (s, se), "backward": (ss, e), "both": (ss, se)}[rule.direction]
@@ -198,7 +231,7 @@ class Detector:
             neutraliser = None
             if rule.label in SENSITIVE_LABELS:
                 for crule, cs, ce, scs, sce in context_norm:
-                    if scs <= s < sce and not (cs <= s < ce):
+                    if scs <= s < sce:
                         neutraliser = crule.id
                         break
             os_, oe = norm.span_to_original(s, e)
@@ -213,68 +246,80 @@ class Detector:
         context.sort(key=lambda c: c.start)
 
         identifiers = find_identifiers(text)
-        return self._decide(text, matches, identifiers, context, lang, truncated)
+        words = len(_WORD.findall(norm.text))
+        return self._decide(matches, identifiers, context, lang, truncated, words)
 
     def check_examples(self) -> list[str]:
         """Run every rule's examples; return one line per example that does not behave."""
         failures = []
         for rule in self.rules:
             for example, expected in [(e, True) for e in rule.match] + [(e, False) for e in rule.no_match]:
-                a = self.analyze(example)
-                fired = {m.rule_id for m in a.matches} | {c.rule_id for c in a.context}
+                norm = normalize(example)
+                fired = {r.id for r, _, _ in self._raw_matches(norm, guess_lang(norm.text), longest=False)}
                 if (rule.id in fired) != expected:
                     verb = "should match" if expected else "should not match"
                     failures.append(f"{rule.file}:{rule.line}: {rule.id} {verb} {example!r}")
         return failures
 
     # ------------------------------------------------------------ deciding
-    def _decide(self, text, matches, identifiers, context, lang, truncated) -> Analysis:
+    def evidence(self, matches: list[Match], identifiers: list[Identifier], context: list[ContextHit], words: int) -> dict:
+        """The numbers the decision is made from, each traceable to matches, identifiers or context."""
         live = [m for m in matches if m.neutralised_by is None]
-        intent = min(1.5, sum(m.weight for m in live if m.label == "SALE_INTENT"))
         benign_spans = [(m.start, m.end) for m in matches if m.label == "BENIGN"]
         data_by_cat: dict[str, float] = {}
         for m in matches:
             if m.label == "DATA" and not any(s <= m.start and m.end <= e for s, e in benign_spans):
                 data_by_cat[m.category] = data_by_cat.get(m.category, 0.0) + m.weight
-        valid_ids = [i for i in identifiers if i.valid and i.kind in ("nik", "kk")]
+        valid_ids = sum(1 for i in identifiers if i.valid and i.kind in ("nik", "kk"))
         if valid_ids:
-            data_by_cat["database_dump" if len(valid_ids) >= 3 else "id_documents"] = (
-                data_by_cat.get("database_dump" if len(valid_ids) >= 3 else "id_documents", 0.0) + 1.0
-            )
-        data = min(2.0, sum(data_by_cat.values()))
-        terms = sum(0.5 for label in ("PRICE", "CONTACT", "VOLUME") if any(m.label == label for m in live))
-        benign = sum(m.weight for m in matches if m.label == "BENIGN")
-        doc_context = len({(c.category, c.start) for c in context if c.category in ("REPORTED", "OFFICIAL", "WARNING")})
+            category = "database_dump" if valid_ids >= 3 else "id_documents"
+            data_by_cat[category] = data_by_cat.get(category, 0.0) + 1.0
+        return {
+            "intent_strong": min(2.0, sum(m.weight for m in live if m.label == "SALE_INTENT" and m.weight >= 1.0)),
+            "intent_weak": min(0.6, sum(m.weight for m in live if m.label == "SALE_INTENT" and m.weight < 1.0)),
+            "data": min(3.0, sum(data_by_cat.values())),
+            "data_by_category": data_by_cat,
+            "fields": len({m.text.lower() for m in matches if m.label == "FIELD"}),
+            "terms": min(3, len({m.rule_id for m in live if m.label in ("PRICE", "CONTACT", "TERMS")})),
+            "volume": 1 if any(m.label == "VOLUME" for m in live) else 0,
+            "benign": min(4.0, sum(m.weight for m in matches if m.label == "BENIGN")),
+            "reported": min(4, len({c.start for c in context if c.category in DOCUMENT_CONTEXT})),
+            "valid_ids": valid_ids,
+            "question": any(c.category == "QUESTION" for c in context),
+            "density": round(sum(1 for m in matches if m.label in ("DATA", "FIELD")) / max(words, 5), 3),
+        }
 
-        raw = 1.6 * intent + 0.8 * data + terms - 1.0 * benign - 0.6 * min(doc_context, 3) - 2.0
+    def _decide(self, matches, identifiers, context, lang, truncated, words) -> Analysis:
+        ev = self.evidence(matches, identifiers, context, words)
+        w = self.weights
+        raw = (
+            w["intent_strong"] * ev["intent_strong"]
+            + w["intent_weak"] * ev["intent_weak"]
+            + w["data"] * ev["data"]
+            + w["terms"] * ev["terms"]
+            + w["volume"] * ev["volume"]
+            + (w["listing"] if ev["fields"] >= 3 else 0.0)
+            + (w["dense"] if ev["density"] >= DENSE_LISTING and not ev["question"] else 0.0)
+            + (w["valid_ids"] if ev["valid_ids"] else 0.0)
+            - ev["benign"]
+            - w["reported"] * ev["reported"]
+            - w["bias"]
+        )
         score = round(1 / (1 + math.exp(-raw)), 3)
-        is_sale = score >= self.threshold and data > 0
-        categories = sorted(c for c, w in data_by_cat.items() if w >= 1.0) if is_sale else []
-        if is_sale and not categories:
-            categories = [max(data_by_cat, key=data_by_cat.get)]
-
-        reasons = []
-        if intent:
-            reasons.append("sale intent: " + ", ".join(sorted({m.text for m in live if m.label == "SALE_INTENT"})))
-        if data_by_cat:
-            reasons.append("data on offer: " + ", ".join(f"{c} ({w:g})" for c, w in sorted(data_by_cat.items())))
-        if terms:
-            reasons.append("terms of trade: " + ", ".join(sorted({m.label.lower() for m in live if m.label in ("PRICE", "CONTACT", "VOLUME")})))
-        if valid_ids:
-            reasons.append(f"{len(valid_ids)} valid NIK/KK number(s)")
-        if benign:
-            reasons.append("lawful commerce: " + ", ".join(sorted({m.text for m in matches if m.label == "BENIGN"})))
-        neutralised = sorted({(m.text, m.neutralised_by) for m in matches if m.neutralised_by})
-        if neutralised:
-            reasons.append("context: " + ", ".join(f"'{t}' neutralised by {r}" for t, r in neutralised))
-        if truncated:
-            reasons.append(f"text cut at {MAX_CHARS} characters")
-
-        severity = self._severity(is_sale, categories, valid_ids, live)
+        is_sale = score >= self.threshold and (ev["data"] > 0 or ev["fields"] >= 3)
+        data_by_cat = ev["data_by_category"]
+        categories: list[str] = []
+        if is_sale:
+            top = max(data_by_cat.values(), default=0.0)
+            categories = sorted(c for c, weight in data_by_cat.items() if weight >= 1.0 or weight == top)
+            if not categories:
+                categories = ["database_dump"]  # a listing of fields with no named document
+        live = [m for m in matches if m.neutralised_by is None]
+        reasons = _reasons(ev, matches, live, context, truncated)
         return Analysis(
             label="sale" if is_sale else "not_sale",
             score=score,
-            severity=severity,
+            severity=self._severity(is_sale, categories, ev["valid_ids"], live),
             categories=categories,
             matches=matches,
             identifiers=identifiers,
@@ -285,12 +330,58 @@ class Detector:
         )
 
     @staticmethod
-    def _severity(is_sale: bool, categories: list[str], valid_ids: list, live: list[Match]) -> str:
+    def _severity(is_sale: bool, categories: list[str], valid_ids: int, live: list[Match]) -> str:
         if not is_sale:
             return "low"
         has_volume = any(m.label == "VOLUME" for m in live)
-        if len(valid_ids) >= 3 or ("ektp_selfie" in categories and has_volume):
+        if valid_ids >= 3 or ({"ektp_selfie", "database_dump"} & set(categories) and has_volume):
             return "critical"
         if {"ektp_selfie", "id_documents", "database_dump"} & set(categories):
             return "high"
         return "medium"
+
+
+def _longest_per_label(found: list[tuple[Rule, int, int]]) -> list[tuple[Rule, int, int]]:
+    """Drop a match that lies inside a longer match of the same label ("ektp" inside "selfie ektp")."""
+    by_label: dict[str, list[tuple[Rule, int, int]]] = {}
+    for item in found:
+        by_label.setdefault(item[0].label, []).append(item)
+    kept = []
+    for items in by_label.values():
+        items.sort(key=lambda t: (t[1], -(t[2] - t[1]), -t[0].weight))
+        last_end = -1
+        for rule, s, e in items:
+            if e <= last_end:
+                continue  # inside the previous, longer (or equally long, heavier) match
+            kept.append((rule, s, e))
+            last_end = max(last_end, e)
+    return kept
+
+
+def _reasons(ev: dict, matches: list[Match], live: list[Match], context: list[ContextHit], truncated: bool) -> list[str]:
+    """The decision in words, for reviewers."""
+    reasons = []
+    intent = sorted({m.text for m in live if m.label == "SALE_INTENT"})
+    if intent:
+        reasons.append("sale intent: " + ", ".join(intent))
+    if ev["data_by_category"]:
+        reasons.append("data on offer: " + ", ".join(f"{c} ({w:g})" for c, w in sorted(ev["data_by_category"].items())))
+    if ev["fields"]:
+        reasons.append(f"{ev['fields']} personal-data field(s) named")
+    terms = sorted({m.text for m in live if m.label in ("PRICE", "CONTACT", "TERMS", "VOLUME")})
+    if terms:
+        reasons.append("terms of trade: " + ", ".join(terms))
+    if ev["valid_ids"]:
+        reasons.append(f"{ev['valid_ids']} valid NIK/KK number(s)")
+    benign = sorted({m.text for m in matches if m.label == "BENIGN"})
+    if benign:
+        reasons.append("lawful commerce or procedure: " + ", ".join(benign))
+    neutralised = sorted({(m.text, m.neutralised_by) for m in matches if m.neutralised_by})
+    if neutralised:
+        reasons.append("context: " + ", ".join(f"'{t}' neutralised by {r}" for t, r in neutralised))
+    doc = sorted({f"{c.category.lower()} '{c.trigger}'" for c in context if c.category in DOCUMENT_CONTEXT})
+    if doc:
+        reasons.append("reads as report or advice: " + ", ".join(doc))
+    if truncated:
+        reasons.append(f"text cut at {MAX_CHARS} characters")
+    return reasons

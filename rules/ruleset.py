@@ -22,11 +22,13 @@ LABELS = {
     "PRICE",  # a price or a price term
     "CONTACT",  # a way to reach the seller
     "VOLUME",  # an amount of records, rows, files
+    "TERMS",  # samples, guarantees, bulk, payment: how a deal is made
+    "FIELD",  # a personal-data field name; several together describe a dump's columns
     "BENIGN",  # lawful commerce sharing the vocabulary (paket data, dompet KTP)
     "CONTEXT",  # ConText-style modifier; `category` and `direction` say how
 }
 DATA_CATEGORIES = {"ektp_selfie", "id_documents", "database_dump", "combolist_credentials", "other_pii"}
-CONTEXT_CATEGORIES = {"REPORTED", "OFFICIAL", "WARNING", "NEGATED", "QUESTION"}
+CONTEXT_CATEGORIES = {"REPORTED", "OFFICIAL", "WARNING", "NEGATED", "QUESTION", "PSEUDO"}
 DIRECTIONS = {"forward", "backward", "both"}
 PATTERN_KEYS = ("phrases", "tokens", "regex")
 ALLOWED_KEYS = {"id", "label", "weight", "description", "category", "direction", "match", "no_match", *PATTERN_KEYS}
@@ -48,7 +50,7 @@ class Rule:
     direction: str = "forward"
     phrases: tuple[str, ...] = ()
     tokens: tuple[tuple[dict, ...], ...] = ()
-    regex: re.Pattern[str] | None = None
+    regex: re.Pattern[str] | None = None  # a group named `hit`, if present, is the span reported
     match: tuple[str, ...] = ()
     no_match: tuple[str, ...] = ()
 
