@@ -227,9 +227,5 @@ def sources_cmd(config_file, fmt):
     click.echo(render(rows, ["name", "kind", "base_url"], fmt))
 
 
-def main() -> None:  # pragma: no cover - console entry point
-    cli(prog_name="monitor")
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+# Commands defined in other modules register themselves on `cli` when imported.
+from . import cli_rules  # noqa: E402,F401

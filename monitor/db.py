@@ -229,6 +229,38 @@ class Database:
         """Full-text search on post text; the query is quoted so user input is never FTS syntax."""
         return list(self.db["posts"].search(query, limit=limit, quote=True))
 
+    # ------------------------------------------------------------ rescoring
+    def posts_for_rescore(self, since: str | None = None):
+        """(post id, text, kind) of stored posts, optionally only those seen since `since`."""
+        sql = "SELECT id, text, kind FROM posts"
+        params: list = []
+        if since:
+            sql += " WHERE last_seen >= ?"
+            params.append(since)
+        return self.db.execute(sql + " ORDER BY id", params).fetchall()
+
+    def count_posts_since(self, since: str | None = None) -> int:
+        if since:
+            return self.db.execute("SELECT count(*) FROM posts WHERE last_seen >= ?", [since]).fetchone()[0]
+        return self.count("posts")
+
+    def flag_state(self, post_id: int) -> dict | None:
+        row = self.db.execute("SELECT id, active, score, categories FROM flags WHERE post_id = ?", [post_id]).fetchone()
+        return dict(zip(("id", "active", "score", "categories"), row)) if row else None
+
+    def start_rescore(self, since: str | None) -> int:
+        return self._insert("rescore_runs", {"started_at": utcnow(), "since": since, "posts": 0, "appeared": 0, "disappeared": 0, "changed": 0})
+
+    def record_flag_change(self, run_id: int, post_id: int, change: str, before: dict | None, after: dict | None) -> None:
+        self._insert("flag_changes", {
+            "rescore_run_id": run_id, "flag_id": (after or before or {}).get("id"), "post_id": post_id, "change": change,
+            "old_score": before and before["score"], "new_score": after and after["score"],
+            "old_categories": before and before["categories"], "new_categories": after and after["categories"], "at": utcnow(),
+        })
+
+    def finish_rescore(self, run_id: int, **counts) -> None:
+        self.db["rescore_runs"].update(run_id, {"finished_at": utcnow(), **counts})
+
     # ------------------------------------------------------------ crawl runs
     def start_run(self, source: str, kind: str) -> int:
         return self.db["crawl_runs"].insert(

@@ -98,3 +98,28 @@ def m0001_initial(db):
         pk="id",
     )
     db["crawl_runs"].create_index(["source", "started_at"])
+
+
+@migrations(name="0002_rescore")
+def m0002_rescore(db):
+    db["rescore_runs"].create(
+        {"id": int, "started_at": str, "finished_at": str, "since": str, "posts": int, "appeared": int, "disappeared": int, "changed": int},
+        pk="id",
+    )
+    db["flag_changes"].create(
+        {
+            "id": int,
+            "rescore_run_id": int,
+            "flag_id": int,
+            "post_id": int,
+            "change": str,  # appeared, disappeared, changed
+            "old_score": float,
+            "new_score": float,
+            "old_categories": str,
+            "new_categories": str,
+            "at": str,
+        },
+        pk="id",
+        foreign_keys=[("rescore_run_id", "rescore_runs", "id"), ("post_id", "posts", "id")],
+    )
+    db["flag_changes"].create_index(["rescore_run_id"])

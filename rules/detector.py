@@ -11,20 +11,25 @@ can see why a post was flagged.
 
 from __future__ import annotations
 
+import bisect
 import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from spacy.matcher import Matcher, PhraseMatcher
+from spacy.tokens import Doc
 
-from .identifiers import Identifier, find_identifiers
+from .identifiers import MASKED_KINDS, Identifier, find_identifiers, mask_text
 from .normalize import Normalized, normalize
 from .ruleset import RULES_DIR, Rule, load_rules
-from .tokenizer import blank
+from .tokenizer import blank, token_offsets
 
 MAX_CHARS = 100_000
 """Longer input is cut here (and the Analysis says so); ads are short, dumps are long."""
+
+PLACEHOLDER = "\u2205"
+"""Stands for every word that no phrase pattern contains."""
 
 ZONE_DOCS = 1000
 """Texts tokenized per spaCy memory zone."""
@@ -128,9 +133,11 @@ class _LanguageMatchers:
         self.has_tokens = any(rule.tokens for rule in rules)
         self._zone = None
         self._zone_docs = 0
+        self.known: set[str] = set()
         for rule in rules:
             if rule.phrases:
                 docs = [self.nlp.make_doc(normalize(p).text) for p in rule.phrases]
+                self.known.update(token.text for doc in docs for token in doc)
                 self.phrases.add(rule.id, docs)
             for pattern in rule.tokens:
                 self.tokens.add(rule.id, [list(pattern)])
@@ -146,7 +153,15 @@ class _LanguageMatchers:
             self._zone = self.nlp.memory_zone()
             self._zone.__enter__()
         out = []
-        doc, offsets = self.nlp.tokenizer.doc_with_offsets(text)
+        offsets = token_offsets(text)
+        words = [text[s:e] for s, e in offsets]
+        if not self.has_tokens:
+            # Phrase patterns only look at words they contain: every other word becomes one
+            # placeholder, so unknown words never become lexemes (fast, and the vocabulary
+            # cannot grow however many new words a crawl brings).
+            known = self.known
+            words = [w if w in known else PLACEHOLDER for w in words]
+        doc = Doc(self.nlp.vocab, words=words)
         strings = self.nlp.vocab.strings
         for matcher in (self.phrases, self.tokens) if self.has_tokens else (self.phrases,):
             for match_id, start, end in matcher(doc):
@@ -207,10 +222,12 @@ class Detector:
         raw = self._raw_matches(norm, lang)
         sentences = self._sentences(norm.text)
 
+        sentence_starts = [s for s, _ in sentences]
+
         def sentence_of(pos: int) -> tuple[int, int]:
-            for s, e in sentences:
-                if s <= pos < e:
-                    return s, e
+            i = bisect.bisect_right(sentence_starts, pos) - 1
+            if i >= 0 and pos < sentences[i][1]:
+                return sentences[i]
             return 0, len(norm.text)
 
         pseudo = [(s, e) for rule, s, e in raw if rule.label == "CONTEXT" and rule.category == "PSEUDO"]
@@ -224,6 +241,8 @@ class Detector:
             scope = {"forward": (s, se), "backward": (ss, e), "both": (ss, se)}[rule.direction]
             context_norm.append((rule, s, e, *scope))
 
+        identifiers = find_identifiers(text)
+        masked_ids = [i for i in identifiers if i.kind in MASKED_KINDS]
         matches: list[Match] = []
         for rule, s, e in raw:
             if rule.label == "CONTEXT":
@@ -235,7 +254,9 @@ class Detector:
                         neutraliser = crule.id
                         break
             os_, oe = norm.span_to_original(s, e)
-            matches.append(Match(rule.id, rule.label, rule.category, os_, oe, text[os_:oe], rule.weight, neutraliser))
+            # A match never carries a full personal number.
+            shown = mask_text(text, masked_ids, os_, oe) if _overlaps(masked_ids, os_, oe) else text[os_:oe]
+            matches.append(Match(rule.id, rule.label, rule.category, os_, oe, shown, rule.weight, neutraliser))
         matches.sort(key=lambda m: (m.start, m.rule_id))
 
         context = []
@@ -244,8 +265,6 @@ class Detector:
             oss, ose = norm.span_to_original(scs, sce)
             context.append(ContextHit(crule.category, crule.id, text[ocs:oce], ocs, oce, oss, ose))
         context.sort(key=lambda c: c.start)
-
-        identifiers = find_identifiers(text)
         words = len(_WORD.findall(norm.text))
         return self._decide(matches, identifiers, context, lang, truncated, words)
 
@@ -270,10 +289,14 @@ class Detector:
         for m in matches:
             if m.label == "DATA" and not any(s <= m.start and m.end <= e for s, e in benign_spans):
                 data_by_cat[m.category] = data_by_cat.get(m.category, 0.0) + m.weight
-        valid_ids = sum(1 for i in identifiers if i.valid and i.kind in ("nik", "kk"))
+        valid_ids = sum(1 for i in identifiers if i.valid and i.kind in ("nik", "kk", "npwp"))
         if valid_ids:
             category = "database_dump" if valid_ids >= 3 else "id_documents"
             data_by_cat[category] = data_by_cat.get(category, 0.0) + 1.0
+        cards = sum(1 for i in identifiers if i.valid and i.kind == "card")
+        if cards >= 3:  # a list of card numbers is a card dump
+            data_by_cat["other_pii"] = data_by_cat.get("other_pii", 0.0) + 1.0
+            valid_ids += cards
         return {
             "intent_strong": min(2.0, sum(m.weight for m in live if m.label == "SALE_INTENT" and m.weight >= 1.0)),
             "intent_weak": min(0.6, sum(m.weight for m in live if m.label == "SALE_INTENT" and m.weight < 1.0)),
@@ -341,6 +364,10 @@ class Detector:
         return "medium"
 
 
+def _overlaps(identifiers: list[Identifier], start: int, end: int) -> bool:
+    return any(i.start < end and start < i.end for i in identifiers)
+
+
 def _longest_per_label(found: list[tuple[Rule, int, int]]) -> list[tuple[Rule, int, int]]:
     """Drop a match that lies inside a longer match of the same label ("ektp" inside "selfie ektp")."""
     by_label: dict[str, list[tuple[Rule, int, int]]] = {}
@@ -372,7 +399,7 @@ def _reasons(ev: dict, matches: list[Match], live: list[Match], context: list[Co
     if terms:
         reasons.append("terms of trade: " + ", ".join(terms))
     if ev["valid_ids"]:
-        reasons.append(f"{ev['valid_ids']} valid NIK/KK number(s)")
+        reasons.append(f"{ev['valid_ids']} valid identity or card number(s)")
     benign = sorted({m.text for m in matches if m.label == "BENIGN"})
     if benign:
         reasons.append("lawful commerce or procedure: " + ", ".join(benign))

@@ -9,6 +9,7 @@ owner moves), a real birth or registration date, and a non-zero serial.
 
 from __future__ import annotations
 
+import bisect
 import csv
 import datetime as dt
 import re
@@ -17,17 +18,28 @@ from functools import cache
 from pathlib import Path
 
 import phonenumbers
+from stdnum import luhn
+from stdnum.id import npwp as stdnum_npwp
+
+from .amounts import find_prices, find_volumes
+from .crypto import ADDRESS, address_kind
 
 DATA_DIR = Path(__file__).parent / "data"
 
 
+KINDS = ("nik", "kk", "npwp", "card", "number", "phone", "email", "telegram", "whatsapp", "btc", "eth", "tron", "price", "volume")
+MASKED_KINDS = ("nik", "kk", "npwp", "card", "number", "phone", "whatsapp", "email")
+"""Kinds whose value is personal data and is masked wherever it is shown."""
+
+
 @dataclass(frozen=True)
 class Identifier:
-    kind: str  # nik, kk, phone, email, telegram, whatsapp
+    kind: str  # one of KINDS
     start: int
     end: int
-    masked: str
-    valid: bool
+    masked: str  # what may be shown: masked for MASKED_KINDS, the text itself otherwise
+    valid: bool  # passed its validation (checksum, region code, date, ...)
+    value: str | None = None  # prices and volumes read into numbers: "IDR 150000", "279000000 records"
 
 
 @cache
@@ -75,6 +87,27 @@ def is_valid_kk(number: str) -> bool:
     return _region_date_serial(number, female_offset=False)
 
 
+def is_valid_npwp(number: str) -> bool:
+    """NPWP: 15 digits with a Luhn check over the first 9; or 16 digits, a NIK or '0' + the old number.
+
+    python-stdnum checks the 15- and '0'-prefixed forms; a 16-digit NPWP of a
+    person is a NIK, checked here because stdnum's NIK tables reject valid
+    codes of provinces 65 and 92-96.
+    """
+    digits = re.sub(r"\D", "", number)
+    if len(digits) == 16 and not digits.startswith("0"):
+        return is_valid_nik(digits)
+    return stdnum_npwp.is_valid(digits)
+
+
+_CARD_PREFIX = re.compile(r"^(?:4|5[1-5]|2[2-7]|3[47]|6(?:011|5)|35)")
+
+
+def is_valid_card(number: str) -> bool:
+    digits = re.sub(r"\D", "", number)
+    return 13 <= len(digits) <= 19 and bool(_CARD_PREFIX.match(digits)) and luhn.is_valid(digits)
+
+
 def phone_is_valid(raw: str) -> bool:
     """An Indonesian number that phonenumbers accepts as valid (mobile or fixed line)."""
     try:
@@ -87,12 +120,16 @@ def phone_is_valid(raw: str) -> bool:
 # ---------------------------------------------------------------- masking
 
 def mask(kind: str, value: str) -> str:
-    """Mask one identifier for display: enough to recognise, never enough to use."""
+    """Mask one identifier for display: enough to recognise, never enough to use.
+
+    Numbers keep at most a quarter of their digits at each end (a NIK shows
+    4 + 4 of 16: `3171********0001`); phone numbers their operator prefix and
+    last two digits; e-mail addresses the first letter and the domain.
+    """
     if kind in ("nik", "kk", "npwp", "card", "number"):
         digits = re.sub(r"\D", "", value)
-        if len(digits) <= 8:
-            return "*" * len(digits)
-        return digits[:4] + "*" * (len(digits) - 8) + digits[-4:]
+        keep = min(4, len(digits) // 4)
+        return digits[:keep] + "*" * (len(digits) - 2 * keep) + (digits[-keep:] if keep else "")
     if kind == "phone":
         digits = re.sub(r"\D", "", value)
         if len(digits) <= 6:
@@ -106,57 +143,134 @@ def mask(kind: str, value: str) -> str:
     return value
 
 
-_LONG_NUMBER = re.compile(r"(?<!\d)\d(?:[ .\-]?\d){11,18}(?!\d)")
-_EMAIL = re.compile(r"[\w.+\-]{1,64}@[\w\-]{1,63}(?:\.[\w\-]{1,63})+")
+# 12 or more digits, single spaces, dots or dashes between them allowed, of any length: nothing long
+# escapes masking. A run made of several 12+ digit numbers (a dump's column) is split into them.
+_LONG_NUMBER = re.compile(r"(?<!\d)\d(?:[ .\-]?\d){11,}(?!\d)")
+_SEPARATOR = re.compile(r"[ .\-]")
+_EMAIL = re.compile(r"[\w.+\-]{1,64}@[\w\-]{1,63}(?:\.[\w\-]{1,63})*\.[A-Za-z]{2,24}(?![A-Za-z])")
 _TELEGRAM = re.compile(r"(?:t\.me/|telegram\.me/)([A-Za-z][\w]{3,31})|(?<![\w@])@([A-Za-z][\w]{4,31})\b")
 # Candidates for Indonesian phone numbers: 08..., +62 8..., 62 8..., (021) ..., with spaces, dots, dashes.
 _PHONE_CANDIDATE = re.compile(r"(?<![\w+])(?:\+62|62|0)[\s.\-]?\(?\d{1,4}\)?(?:[\s.\-]?\d){6,11}(?!\d)")
 _WHATSAPP = re.compile(r"wa\.me/(\+?\d{8,15})")
 
 
-def find_identifiers(text: str) -> list[Identifier]:
-    """Every identifier in `text`, validated, with its masked form."""
-    found: list[Identifier] = []
-    taken: list[tuple[int, int]] = []
+_DIGIT = re.compile(r"\d")
+_ANY_LONG_DIGITS = re.compile(r"(?<!\d)\d(?:[ .\-]?\d){9,}(?!\d)")
+_NPWP15 = re.compile(r"(?<![\d.])\d{2}\.\d{3}\.\d{3}\.\d-\d{3}\.\d{3}(?![\d.])")
+_KK_BEFORE = re.compile(r"\b(?:kk|no\.?\s*kk|nomor\s*kk|kartu keluarga)\b[\s:=.]*$")
+_NPWP_BEFORE = re.compile(r"\bnpwp\b[\s:=.]*$")
+_CARD_BEFORE = re.compile(r"\b(?:cc|card|kartu kredit|credit|debit|visa|master(?:card)?|amex|cvv)\b")
 
-    def add(kind: str, start: int, end: int, raw: str, valid: bool) -> None:
-        if any(s < end and start < e for s, e in taken):
-            return
-        taken.append((start, end))
-        found.append(Identifier(kind, start, end, mask(kind, raw), valid))
 
-    for m in _LONG_NUMBER.finditer(text):
-        digits = re.sub(r"\D", "", m.group(0))
-        if len(digits) == 16:
-            before = text[max(0, m.start() - 24) : m.start()].lower()
-            if re.search(r"\b(kk|no\.?\s*kk|kartu keluarga)\b[\s:=.]*$", before) and is_valid_kk(digits):
-                add("kk", m.start(), m.end(), digits, True)
-            else:
-                add("nik", m.start(), m.end(), digits, is_valid_nik(digits))
-        elif not digits.startswith(("08", "628")):
-            add("number", m.start(), m.end(), digits, False)
+def _long_numbers(m: re.Match) -> list[tuple[int, int]]:
+    """Spans of the numbers in a long digit run: its parts if each has 12+ digits, else the whole run."""
+    parts, pos = [], m.start()
+    for piece in _SEPARATOR.split(m.group(0)):
+        parts.append((pos, pos + len(piece)))
+        pos += len(piece) + 1
+    if len(parts) > 1 and all(e - s >= 12 for s, e in parts):
+        return parts
+    return [m.span()]
+
+
+def _long_number(text: str, start: int, end: int) -> tuple[str, bool]:
+    """The kind and validity of a long number, from its shape and the words before it."""
+    digits = re.sub(r"\D", "", text[start:end])
+    if len(digits) > 19:
+        return "number", False
+    before = text[max(0, start - 30) : start].lower()
+    if _CARD_BEFORE.search(before) and is_valid_card(digits):
+        return "card", True
+    if len(digits) == 16:
+        if _KK_BEFORE.search(before):
+            return "kk", is_valid_kk(digits)
+        if _NPWP_BEFORE.search(before):
+            return "npwp", is_valid_npwp(digits)
+        if not is_valid_nik(digits) and is_valid_card(digits):
+            return "card", True
+        return "nik", is_valid_nik(digits)
+    if len(digits) == 15 and _NPWP_BEFORE.search(before):
+        return "npwp", is_valid_npwp(digits)
+    if is_valid_card(digits):
+        return "card", True
+    return "number", False
+
+
+def _find_numbers(text: str, add) -> None:
+    """Every identifier made of digits: NPWP, WhatsApp links, NIK/KK/cards, phones, prices, volumes."""
+    for m in _NPWP15.finditer(text):
+        add("npwp", m.start(), m.end(), m.group(0), is_valid_npwp(m.group(0)))
     for m in _WHATSAPP.finditer(text):
-        add("whatsapp", m.start(), m.end(), m.group(0), True)
+        add("whatsapp", m.start(), m.end(), m.group(0), phone_is_valid(m.group(1)))
+    for m in _LONG_NUMBER.finditer(text):
+        for start, end in _long_numbers(m):
+            digits = re.sub(r"\D", "", text[start:end])
+            kind, valid = _long_number(text, start, end)
+            if kind == "number" and digits.startswith(("08", "628")) and len(digits) <= 14 and phone_is_valid(digits):
+                continue  # a phone number, read below
+            add(kind, start, end, digits, valid)
     for m in _PHONE_CANDIDATE.finditer(text):
         if phone_is_valid(m.group(0)):
             add("phone", m.start(), m.end(), m.group(0), True)
-    for m in _EMAIL.finditer(text):
-        add("email", m.start(), m.end(), m.group(0), True)
-    for m in _TELEGRAM.finditer(text):
-        add("telegram", m.start(), m.end(), m.group(0), True)
+    for start, end, value in find_prices(text):
+        add("price", start, end, text[start:end], True, value)
+    for start, end, value in find_volumes(text):
+        add("volume", start, end, text[start:end], True, value)
+    for m in _ANY_LONG_DIGITS.finditer(text):  # anything else that could be a glued or odd personal number
+        add("number", m.start(), m.end(), m.group(0), False)
+
+
+def find_identifiers(text: str) -> list[Identifier]:
+    """Every identifier in `text`, validated, with the form that may be shown.
+
+    Numbers that fail validation stay in the list (valid=False, masked) so
+    that they are masked on screen, but they are not evidence.
+    """
+    found: list[Identifier] = []
+    starts: list[int] = []  # sorted, non-overlapping spans already taken
+    ends: list[int] = []
+
+    def add(kind: str, start: int, end: int, raw: str, valid: bool, value: str | None = None) -> None:
+        i = bisect.bisect_right(starts, start)
+        if (i > 0 and ends[i - 1] > start) or (i < len(starts) and starts[i] < end):
+            return  # overlaps an identifier found by an earlier, more specific pass
+        starts.insert(i, start)
+        ends.insert(i, end)
+        found.append(Identifier(kind, start, end, mask(kind, raw), valid, value))
+
+    has_digits = _DIGIT.search(text) is not None
+    if has_digits or "0x" in text:
+        for m in ADDRESS.finditer(text):
+            kind, valid = address_kind(m)
+            add(kind, m.start(), m.end(), m.group(0), valid)
+    if "@" in text:
+        for m in _EMAIL.finditer(text):  # before numbers: digits glued to an address are masked with it
+            add("email", m.start(), m.end(), m.group(0), True)
+    if has_digits:
+        _find_numbers(text, add)
+    if "@" in text or ".me/" in text:
+        for m in _TELEGRAM.finditer(text):
+            add("telegram", m.start(), m.end(), m.group(0), True)
     found.sort(key=lambda i: i.start)
     return found
 
 
-def mask_text(text: str) -> str:
-    """`text` with every identity number, phone number and e-mail address masked."""
+def mask_text(text: str, identifiers: list[Identifier] | None = None, start: int = 0, end: int | None = None) -> str:
+    """`text[start:end]` with every identity, card and phone number and e-mail address masked.
+
+    Seller handles, wallets and prices stay readable: reviewers act on them.
+    `identifiers` are those of the whole `text`, if already found.
+    """
+    end = len(text) if end is None else end
+    if identifiers is None:
+        identifiers = find_identifiers(text)
     pieces = []
-    pos = 0
-    for ident in find_identifiers(text):
-        if ident.kind == "telegram":
-            continue  # public seller handles stay readable: reviewers act on them
-        pieces.append(text[pos : ident.start])
+    pos = start
+    for ident in identifiers:
+        if ident.kind not in MASKED_KINDS or ident.end <= start or ident.start >= end:
+            continue
+        pieces.append(text[pos : max(pos, ident.start)])
         pieces.append(ident.masked)
-        pos = ident.end
-    pieces.append(text[pos:])
+        pos = max(pos, ident.end)
+    pieces.append(text[pos:end] if pos < end else "")
     return "".join(pieces)

@@ -152,8 +152,9 @@ def _build(raw: dict, path: Path, line: int) -> Rule:
     )
 
 
-def load_rules(directory: Path = RULES_DIR) -> list[Rule]:
+def load_rules(directory: str | Path = RULES_DIR) -> list[Rule]:
     """Load every `*.toml` rule file of `directory`; ids must be unique across files."""
+    directory = Path(directory)
     rules: list[Rule] = []
     seen: dict[str, str] = {}
     files = sorted(directory.glob("*.toml"))

@@ -29,10 +29,6 @@ class RegexTokenizer:
     def __call__(self, text: str) -> Doc:
         return Doc(self.vocab, words=TOKEN.findall(text))
 
-    def doc_with_offsets(self, text: str) -> tuple[Doc, list[tuple[int, int]]]:
-        offsets = token_offsets(text)
-        return Doc(self.vocab, words=[text[s:e] for s, e in offsets]), offsets
-
 
 @spacy.registry.tokenizers("monitor.regex_tokenizer.v1")
 def _create_regex_tokenizer():

@@ -142,3 +142,79 @@ def test_detector_loads_rules_from_another_folder(tmp_path):
     (tmp_path / "only.toml").write_text('[[rule]]\nid = "p"\nlabel = "PRICE"\nweight = 1\nregex = "rp"\nmatch = ["rp"]\n')
     d = Detector(rules_dir=tmp_path)
     assert [r.id for r in d.rules] == ["p"]
+
+
+# ---------------------------------------------------------------- context
+
+AD = "Jual foto selfie KTP + KK, stok ready 5.000 foto, harga Rp 15rb per foto, minat japri telegram @dataking_demo."
+
+
+def test_the_ad_alone_is_a_sale(detector):
+    assert detector.analyze(AD).label == "sale"
+
+
+@pytest.mark.parametrize(
+    "wrapper",
+    [
+        'Polisi menangkap pelaku yang mengiklankan data di Facebook. Dalam unggahannya pelaku menulis: "{ad}" Menurut penyidik, ribuan data sudah terjual, kata Kabid Humas.',
+        "Waspada! Jangan tergiur tawaran seperti ini: {ad} Penjualan data pribadi melanggar UU PDP, tegas Kemenkominfo dalam siaran pers.",
+        'Researchers said a threat actor posted the following offer on a dark web forum: "{ad}" The data was allegedly stolen in 2025.',
+    ],
+)
+def test_the_same_ad_inside_a_report_is_not_a_sale(detector, wrapper):
+    a = detector.analyze(wrapper.format(ad=AD))
+    assert a.label == "not_sale", a.reasons
+    assert any(c.category in ("REPORTED", "OFFICIAL", "WARNING") for c in a.context)
+
+
+def test_a_question_is_not_an_offer(detector):
+    a = detector.analyze("Ada yang jual data KTP + selfie? Butuh 100 buat verifikasi.")
+    assert a.label == "not_sale"
+    assert any(c.category == "QUESTION" for c in a.context)
+
+
+def test_a_negated_offer_is_not_a_sale(detector):
+    a = detector.analyze("Kami tidak menjual data KTP atau KK pelanggan kepada siapa pun.")
+    assert a.label == "not_sale"
+    assert any(c.category == "NEGATED" for c in a.context)
+
+
+def test_pseudo_triggers_do_not_neutralise(detector):
+    a = detector.analyze("Jual data NIK + KK valid, harga 5rb per nomor, jangan ragu order via WA.")
+    assert a.label == "sale"
+    assert not any(c.trigger.lower() == "jangan" for c in a.context)
+
+
+# ---------------------------------------------------------------- hostile input
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.text(alphabet=st.characters(codec=None, exclude_categories=()), max_size=400))
+def test_analyze_never_raises_on_any_unicode(detector, text):
+    a = detector.analyze(text)
+    assert a.label in ("sale", "not_sale") and 0.0 <= a.score <= 1.0
+    for m in a.matches:
+        assert 0 <= m.start <= m.end <= len(text)
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.binary(max_size=2000))
+def test_analyze_survives_binary_junk(detector, blob):
+    a = detector.analyze(blob.decode("utf-8", errors="replace"))
+    assert a.label in ("sale", "not_sale")
+
+
+def test_five_megabytes_are_cut_and_say_so(detector):
+    from rules import MAX_CHARS
+
+    a = detector.analyze("jual data ktp murah " * 260_000)
+    assert a.truncated and any(str(MAX_CHARS) in r for r in a.reasons)
+    assert all(m.end <= MAX_CHARS for m in a.matches)
+
+
+def test_right_to_left_marks_and_zero_width_do_not_hide_words(detector):
+    a = detector.analyze("J\u200bual s\u200de\u200cl\u2060fie \u202eKTP\u202c murah, minat japri")
+    assert any(m.rule_id == "data.ektp_selfie" for m in a.matches)

@@ -1,0 +1,154 @@
+"""Commands about the rule layer: explain a text, score a labelled file, re-score stored posts, check rules."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from .cli import _check_date, cli, db_option, open_db
+
+
+def _detector(rules_dir: str | None = None):
+    from rules import Detector, RuleError
+
+    try:
+        return Detector(rules_dir=rules_dir) if rules_dir else Detector()
+    except RuleError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@cli.command()
+@click.argument("text", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print the analysis as JSON.")
+@click.option("--lang", type=click.Choice(["id", "en"]), help="Skip language guessing.")
+def explain(text, as_json, lang):
+    """Analyse TEXT (or standard input with '-' or no argument) and explain the decision.
+
+    Matched words are marked, identity numbers masked; every rule that
+    fired, the context that neutralised it and the identifiers found are
+    listed.
+
+    \b
+    Example:
+        monitor explain "Jual foto selfie e-KTP, 15rb/foto, minat japri"
+        echo "Data 279 juta penduduk diduga dijual" | monitor explain - --json
+    """
+    if text is None or text == "-":
+        text = sys.stdin.read()
+    analysis = _detector().analyze(text, lang=lang)
+    if as_json:
+        click.echo(json.dumps(analysis.to_dict(), ensure_ascii=False, indent=2))
+        return
+    from .explain import describe
+
+    click.echo(describe(text, analysis, color=sys.stdout.isatty()))
+
+
+@cli.command("eval")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object with every figure.")
+@click.option("--misses", is_flag=True, help="Also show every false positive and false negative with its reasons.")
+def eval_cmd(file, as_json, misses):
+    """Score the rule layer on a labelled JSONL FILE (the format of shared/eval/dev.jsonl).
+
+    Prints precision, recall and F1 for the sale class, per language, and
+    per category (recall of sale categories, false-positive rate of the
+    others).
+
+    \b
+    Example:
+        monitor eval ../shared/eval/dev.jsonl --misses
+        monitor eval ../shared/eval/dev.jsonl --json
+    """
+    from .evaluate import EvalFileError, evaluate, load_examples
+
+    try:
+        examples = load_examples(file)
+    except EvalFileError as exc:
+        raise click.ClickException(str(exc)) from None
+    detector = _detector()
+    result = evaluate(examples, detector)
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"n={result['n']}  precision {result['precision']:.3f}  recall {result['recall']:.3f}  F1 {result['f1']:.3f}")
+    click.echo("\nper language:")
+    for lang, r in result["per_lang"].items():
+        click.echo(f"  {lang:<6} n={r['n']:<4} precision {r['precision']:.3f}  recall {r['recall']:.3f}  F1 {r['f1']:.3f}")
+    click.echo("\nper category:")
+    for category, r in result["per_category"].items():
+        figure = f"recall {r['recall']:.3f}" if "recall" in r else f"false positives {r['false_positive_rate']:.3f}"
+        click.echo(f"  {category:<22} n={r['n']:<4} {figure}")
+    if misses:
+        by_id = {ex.id: ex for ex in examples}
+        from rules import mask_text
+
+        for title, ids in (("false positives", result["false_positives"]), ("false negatives", result["false_negatives"])):
+            click.echo(f"\n{title} ({len(ids)}):")
+            for ex_id in ids:
+                ex = by_id[ex_id]
+                analysis = detector.analyze(ex.text)
+                flat = " ".join(mask_text(ex.text).split())
+                click.echo(f"  {ex_id} [{ex.lang}/{ex.category}] score {analysis.score}: {flat[:160]}")
+                for reason in analysis.reasons:
+                    click.echo(f"      - {reason}")
+
+
+@cli.command()
+@db_option
+@click.option("--since", metavar="DATE", help="Only posts seen on or after DATE (YYYY-MM-DD or ISO time, UTC).")
+def rescore(db_path, since):
+    """Re-analyse stored posts with the current rules and record which flags appeared or disappeared.
+
+    Run it after changing rules. Review decisions on flags are kept; a flag
+    the rules no longer raise is retired, not deleted.
+
+    \b
+    Example:
+        monitor rescore --since 2026-11-01 --db data/monitor.db
+    """
+    if since:
+        _check_date(since)
+    from .rescore import rescore_posts
+
+    with open_db(db_path) as db:
+        summary = rescore_posts(db, _detector(), since=since, progress=lambda n, total: click.echo(
+            f"\r  re-scored {n}/{total} posts", nl=False, err=True) if sys.stderr.isatty() else None)
+    if sys.stderr.isatty():
+        click.echo("", err=True)
+    click.echo(f"rescore run {summary['run_id']}: {summary['posts']} posts, {summary['appeared']} flags appeared, "
+               f"{summary['disappeared']} disappeared, {summary['changed']} changed")
+
+
+@cli.group()
+def rules():
+    """Work with the rule files in rules/.
+
+    \b
+    Example:
+        monitor rules check
+    """
+
+
+@rules.command("check")
+@click.option("--dir", "rules_dir", type=click.Path(exists=True, file_okay=False), help="Rule folder (default: the installed rules/).")
+def rules_check(rules_dir):
+    """Load every rule file and run every rule's match / no_match examples.
+
+    Exits 1 and lists each failing example with its file and line.
+
+    \b
+    Example:
+        monitor rules check
+    """
+    detector = _detector(rules_dir)
+    failures = detector.check_examples()
+    examples = sum(len(r.match) + len(r.no_match) for r in detector.rules)
+    if failures:
+        for line in failures:
+            click.echo(line)
+        raise click.ClickException(f"{len(failures)} of {examples} examples failed")
+    files = len({r.file for r in detector.rules})
+    click.echo(f"{len(detector.rules)} rules in {files} files loaded; {examples} examples hold")

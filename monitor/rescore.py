@@ -1,0 +1,47 @@
+"""Re-analysing stored posts after a rule change, recording what the change did to the flags."""
+
+from __future__ import annotations
+
+from rules import Detector
+
+from .db import Database
+
+BATCH = 500  # posts per transaction
+
+
+def rescore_posts(db: Database, detector: Detector, since: str | None = None, progress=None) -> dict:
+    """Analyse every stored post (seen since `since`) again; returns the counts of the run.
+
+    Each appeared / disappeared / changed flag is written to `flag_changes`
+    under one `rescore_runs` row, so a rule change can be judged by what it did.
+    """
+    run_id = db.start_rescore(since)
+    total = db.count_posts_since(since)
+    counts = {"posts": 0, "appeared": 0, "disappeared": 0, "changed": 0}
+    db.begin()
+    for post_id, text, kind in db.posts_for_rescore(since):
+        before = db.flag_state(post_id)
+        was_active = bool(before and before["active"])
+        analysis = detector.analyze(text or "", source_kind=kind)
+        db.save_flag(post_id, analysis.to_dict())
+        after = db.flag_state(post_id)
+        is_active = bool(after and after["active"])
+        change = None
+        if is_active and not was_active:
+            change = "appeared"
+        elif was_active and not is_active:
+            change = "disappeared"
+        elif is_active and (before["score"], before["categories"]) != (after["score"], after["categories"]):
+            change = "changed"
+        if change:
+            counts[change] += 1
+            db.record_flag_change(run_id, post_id, change, before if was_active else None, after if is_active else None)
+        counts["posts"] += 1
+        if counts["posts"] % BATCH == 0:
+            db.commit()
+            db.begin()
+            if progress:
+                progress(counts["posts"], total)
+    db.commit()
+    db.finish_rescore(run_id, **counts)
+    return {"run_id": run_id, **counts}
