@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from spiders.presets import PresetError, load_preset
+from spiders.presets import PresetError, check_overrides, load_preset
+from spiders.session import LOGIN_KEYS
 
 DEFAULT_CONFIG = "data/sources.toml"
 
@@ -58,6 +59,53 @@ def _text(value) -> str | None:
     return None if isinstance(value, str) else "must be a string"
 
 
+def _whole(minimum: int):
+    def check(value) -> str | None:
+        ok = isinstance(value, int) and not isinstance(value, bool) and value >= minimum
+        return None if ok else f"must be a whole number >= {minimum}"
+
+    return check
+
+
+def _positive(value) -> str | None:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
+    return None if ok else "must be a number > 0"
+
+
+def _selectors(value) -> str | None:
+    try:
+        check_overrides(value, "selectors")
+    except PresetError as exc:
+        return str(exc).split(": ", 1)[-1] if str(exc).startswith("selectors:") else str(exc)
+    return None
+
+
+def _login(value) -> str | None:
+    if not isinstance(value, dict):
+        return "must be a table: url, username_env, password_env (and optionally username_field, password_field, logged_out, login_form)"
+    unknown = set(value) - LOGIN_KEYS
+    if unknown:
+        return f"unknown key(s) {sorted(unknown)}; known: {sorted(LOGIN_KEYS)}"
+    for key in ("url", "username_env", "password_env"):
+        if key not in value:
+            return f"needs {key!r}"
+    if _url(value["url"]):
+        return "url must be an http(s) URL"
+    for key in ("username_env", "password_env"):
+        if not isinstance(value[key], str) or not re.fullmatch(r"[A-Z_][A-Z0-9_]*", value[key]):
+            return f"{key} must name an environment variable (A-Z, 0-9, _), not hold the secret itself"
+    return None
+
+
+def _timeline(value) -> str | None:
+    return None if value in ("public", "local") else "must be 'public' or 'local'"
+
+
+def _hashtag(value) -> str | None:
+    ok = isinstance(value, str) and re.fullmatch(r"#?\w{1,100}", value)
+    return None if ok else "must be a hashtag (letters, digits, _)"
+
+
 def _engine(value) -> str | None:
     if not isinstance(value, str):
         return "must be a string"
@@ -76,14 +124,20 @@ def _channel(value) -> str | None:
 COMMON = {
     "kind": _text,
     "description": _text,
-    "max_pages": _positive_int,
-    "delay": _non_negative,
-    "timeout": _non_negative,
     "base_url": _url,
+    "proxy": _url,  # an HTTP proxy; for .onion: privoxy forwarding to Tor's SOCKS port
+    "max_pages": _positive_int,
+    "max_depth": _positive_int,
+    "delay": _non_negative,
+    "timeout": _positive,
+    "concurrency": _whole(1),
+    "retries": _positive_int,
+    "max_response_mb": _positive,
 }
 KINDS = {
-    "forum": ({"engine": _engine}, {"base_url", "engine"}),
+    "forum": ({"engine": _engine, "selectors": _selectors, "login": _login}, {"base_url", "engine"}),
     "telegram": ({"channel": _channel}, {"channel"}),
+    "mastodon": ({"hashtag": _hashtag, "timeline": _timeline}, {"base_url"}),
 }
 
 
@@ -115,6 +169,11 @@ def parse_sources(doc: dict, where: str) -> dict[str, Source]:
                 raise ConfigError(f"{where}: {path}.{key}: {problem}")
         for key in sorted(required - set(table)):
             raise ConfigError(f"{where}: {path}.{key}: required for kind {kind!r}")
+        if kind == "mastodon" and ("hashtag" in table) == ("timeline" in table):
+            raise ConfigError(f"{where}: {path}: give exactly one of hashtag or timeline")
+        if (urlsplit(table.get("base_url", "")).hostname or "").endswith(".onion") and "proxy" not in table:
+            raise ConfigError(f"{where}: {path}.proxy: required for a .onion base_url (an HTTP proxy to Tor, e.g. privoxy "
+                              "on http://127.0.0.1:8118); without one the name would be looked up outside Tor")
         options = {k: v for k, v in table.items() if k != "kind"}
         sources[name] = Source(name=name, kind=kind, options=options)
     return sources

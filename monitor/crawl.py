@@ -21,9 +21,29 @@ from .config import Source
 from .db import Database
 
 PIPELINE = {"monitor.pipelines.IngestPipeline": 300}
-SPIDER_ARGS = {"forum": ("base_url", "engine", "max_pages"), "telegram": ("channel", "base_url", "max_pages")}
-SETTING_OPTIONS = {"delay": "DOWNLOAD_DELAY", "timeout": "DOWNLOAD_TIMEOUT"}
+SPIDER_ARGS = {
+    "forum": ("base_url", "engine", "max_pages", "proxy", "selectors", "login"),
+    "telegram": ("channel", "base_url", "max_pages", "proxy"),
+    "mastodon": ("base_url", "hashtag", "timeline", "max_pages", "proxy"),
+}
+"""Source options passed to the spider as `-a NAME=VALUE` (tables as JSON)."""
+
+SETTING_OPTIONS = {
+    "delay": ("DOWNLOAD_DELAY", lambda v: v),
+    "timeout": ("DOWNLOAD_TIMEOUT", lambda v: v),
+    "concurrency": ("CONCURRENT_REQUESTS_PER_DOMAIN", lambda v: v),
+    "max_depth": ("DEPTH_LIMIT", lambda v: v),
+    "retries": ("RETRY_TIMES", lambda v: v),
+    "max_response_mb": ("DOWNLOAD_MAXSIZE", lambda v: int(v * 1024 * 1024)),
+}
+"""Source limits mapped to Scrapy settings."""
+
 DEFAULT_TIME_LIMIT = 3600
+
+
+def state_dir(db_path: Path, source: Source) -> Path:
+    """Where a source keeps cookies and the threads already read, beside the database."""
+    return db_path.parent / "state" / source.name
 
 
 def scrapy_command(source: Source, db_path: Path, run_id: int, pipeline: dict = PIPELINE) -> list[str]:
@@ -31,19 +51,34 @@ def scrapy_command(source: Source, db_path: Path, run_id: int, pipeline: dict = 
     cmd = [sys.executable, "-m", "scrapy", "crawl", source.kind, "-a", f"source={source.name}"]
     for key in SPIDER_ARGS[source.kind]:
         if key in source.options:
-            cmd += ["-a", f"{key}={source.options[key]}"]
+            value = source.options[key]
+            cmd += ["-a", f"{key}={json.dumps(value) if isinstance(value, dict) else value}"]
+    if source.kind == "forum":
+        cmd += ["-a", f"state_dir={state_dir(db_path, source)}"]
     settings = {
         "ITEM_PIPELINES": json.dumps(pipeline),
         "MONITOR_DB": str(db_path),
         "MONITOR_RUN_ID": str(run_id),
         "LOG_LEVEL": "INFO",
     }
-    for key, setting in SETTING_OPTIONS.items():
+    for key, (setting, convert) in SETTING_OPTIONS.items():
         if key in source.options:
-            settings[setting] = str(source.options[key])
+            settings[setting] = str(convert(source.options[key]))
+    if "max_response_mb" in source.options:
+        settings["DOWNLOAD_WARNSIZE"] = settings["DOWNLOAD_MAXSIZE"]
     for name, value in settings.items():
         cmd += ["-s", f"{name}={value}"]
     return cmd
+
+
+def export_state(db: Database, db_path: Path, source: Source) -> None:
+    """Write what the spider needs to crawl incrementally: the threads read to the end, and their markers."""
+    if source.kind == "forum":
+        folder = state_dir(db_path, source)
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / ".known_threads.json.tmp"
+        tmp.write_text(json.dumps(db.known_threads(source.name)), encoding="utf-8")
+        tmp.replace(folder / "known_threads.json")
 
 
 def crawl_env() -> dict:
@@ -61,6 +96,7 @@ def run_source(source: Source, db_path: str | os.PathLike, *, time_limit: float 
     db_path = Path(db_path).resolve()
     with Database(db_path) as db:
         run_id = db.start_run(source.name, source.kind)
+        export_state(db, db_path, source)
     log_dir = db_path.parent / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"run-{run_id}-{source.name}.log"
@@ -109,13 +145,20 @@ def _wait(proc: subprocess.Popen, db_path: Path, run_id: int, time_limit: float,
 def judge(run: dict, returncode: int, log_path: Path) -> tuple[str, str | None]:
     """The outcome of a finished crawl subprocess."""
     errors = run.get("errors") or {}
+    stats = json.loads(run.get("stats") or "{}")
+    finish = stats.get("finish_reason") or ""
     if returncode != 0:
         return "failed", f"crawler exited with code {returncode}: {last_error_line(log_path)}"
     if errors.get("ingest_worker_died"):
         return "failed", "the ingest worker died; posts after that point were not stored"
+    if errors.get("login_failed"):
+        return "failed", finish if finish.startswith("login failed") else "login failed"
     if errors.get("no_preview"):
         return "failed", "the channel has no public web preview"
-    stats = json.loads(run.get("stats") or "{}")
+    if errors.get("auth_required"):
+        return "failed", f"the instance answered {errors['auth_required']}: it requires a login for its public timelines"
+    if errors.get("onion_without_proxy"):
+        return "failed", ".onion requests were dropped: the source has no proxy"
     ok_pages = sum(v for k, v in stats.items() if k.startswith("downloader/response_status_count/2"))
     if not ok_pages:
         detail = ", ".join(f"{k} x{v}" for k, v in errors.items()) or last_error_line(log_path)

@@ -229,6 +229,28 @@ class Database:
         """Full-text search on post text; the query is quoted so user input is never FTS syntax."""
         return list(self.db["posts"].search(query, limit=limit, quote=True))
 
+    # ------------------------------------------------------------ threads
+    def known_threads(self, source: str) -> dict[str, str]:
+        """thread URL -> marker of the threads of `source` read to their last page."""
+        return dict(self.db.execute("SELECT thread_url, marker FROM threads WHERE source = ?", [source]).fetchall())
+
+    def complete_thread(self, source: str, thread_url: str, marker: str, post_keys: list[str]) -> int:
+        """Record a thread read to its end; mark its stored posts that were not seen. Returns how many were marked."""
+        now = utcnow()
+        self.db.execute(
+            "INSERT INTO threads (source, thread_url, marker, posts, completed_at) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT(source, thread_url) DO UPDATE SET marker = excluded.marker, posts = excluded.posts, "
+            "completed_at = excluded.completed_at",
+            [source, thread_url, marker, len(post_keys), now],
+        )
+        keys = json.dumps(list(post_keys))
+        cursor = self.db.execute(
+            "UPDATE posts SET missing_since = ? WHERE source = ? AND thread_url = ? AND missing_since IS NULL "
+            "AND post_key NOT IN (SELECT value FROM json_each(?))",
+            [now, source, thread_url, keys],
+        )
+        return cursor.rowcount
+
     # ------------------------------------------------------------ rescoring
     def posts_for_rescore(self, since: str | None = None):
         """(post id, text, kind) of stored posts, optionally only those seen since `since`."""
@@ -265,7 +287,8 @@ class Database:
     def start_run(self, source: str, kind: str) -> int:
         return self.db["crawl_runs"].insert(
             {"source": source, "kind": kind, "started_at": utcnow(), "status": "running", "pid": os.getpid(),
-             "pages": 0, "posts_new": 0, "posts_updated": 0, "posts_unchanged": 0, "flags_new": 0, "errors": "{}"}
+             "pages": 0, "posts_new": 0, "posts_updated": 0, "posts_unchanged": 0, "posts_missing": 0, "flags_new": 0,
+             "errors": "{}"}
         ).last_pk
 
     def update_run(self, run_id: int, **values) -> None:

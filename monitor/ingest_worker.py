@@ -34,7 +34,7 @@ def run_worker(db_path: str, run_id: int | None, posts) -> None:
     # The rules and vocabularies live for the whole run: keep them out of the garbage
     # collector's sight so the collections that per-post allocations trigger stay cheap.
     gc.freeze()
-    counts = {"posts_new": 0, "posts_updated": 0, "posts_unchanged": 0, "flags_new": 0}
+    counts = {"posts_new": 0, "posts_updated": 0, "posts_unchanged": 0, "posts_missing": 0, "flags_new": 0}
     last_commit = last_progress = time.monotonic()
     try:
         while True:
@@ -44,7 +44,10 @@ def run_worker(db_path: str, run_id: int | None, posts) -> None:
                 item = ...  # nothing arrived: commit what is pending
             if item is STOP:
                 break
-            if item is not ...:
+            if item is not ... and item.pop("_type", "Post") == "ThreadComplete":
+                db.begin()
+                counts["posts_missing"] += db.complete_thread(item["source"], item["thread_url"], item.get("marker") or "", item["post_keys"])
+            elif item is not ...:
                 db.begin()
                 result = ingest_post(db, detector, item)
                 counts[OUTCOME_COLUMNS[result.outcome]] += 1

@@ -123,3 +123,14 @@ def m0002_rescore(db):
         foreign_keys=[("rescore_run_id", "rescore_runs", "id"), ("post_id", "posts", "id")],
     )
     db["flag_changes"].create_index(["rescore_run_id"])
+
+
+@migrations(name="0003_threads")
+def m0003_threads(db):
+    db["threads"].create(
+        {"id": int, "source": str, "thread_url": str, "marker": str, "posts": int, "completed_at": str},
+        pk="id",
+    )
+    db["threads"].create_index(["source", "thread_url"], unique=True)
+    db["posts"].create_index(["source", "thread_url"])
+    db["crawl_runs"].add_column("posts_missing", int)

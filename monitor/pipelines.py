@@ -47,8 +47,8 @@ class IngestPipeline:
         if not self.worker.is_alive():
             self.stats.set_value("monitor/ingest_worker_died", 1)
             raise CloseSpider("ingest worker died")
-        self.posts.put(dict(item))
-        self.stats.inc_value("monitor/posts_handed_over")
+        self.posts.put({**dict(item), "_type": type(item).__name__})
+        self.stats.inc_value("monitor/items_handed_over")
         return item
 
     def close_spider(self, spider=None):
@@ -77,6 +77,9 @@ def run_counters(stats: dict) -> dict:
             errors["HTTP " + key.rsplit("/", 1)[-1]] = value
     if stats.get("monitor/no_preview"):
         errors["no_preview"] = 1
-    if stats.get("monitor/ingest_worker_died"):
-        errors["ingest_worker_died"] = 1
+    if stats.get("finish_reason") not in (None, "finished"):
+        errors["closed: " + str(stats["finish_reason"])[:80]] = 1
+    for key in ("ingest_worker_died", "login_failed", "auth_required", "onion_without_proxy", "empty_timeline", "not_found", "bad_answer"):
+        if stats.get(f"monitor/{key}"):
+            errors[key] = stats[f"monitor/{key}"]
     return {"pages": stats.get("response_received_count", 0), "errors": errors, "stats": dict(stats)}

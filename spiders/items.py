@@ -1,11 +1,11 @@
-"""The item every spider yields: one post as seen on one page."""
+"""The items spiders yield: posts, and the news that a thread was read to its last page."""
 
 import scrapy
 
 
 class Post(scrapy.Item):
     source = scrapy.Field()  # configured source name
-    kind = scrapy.Field()  # spider kind: forum, telegram
+    kind = scrapy.Field()  # spider kind: forum, telegram, mastodon
     post_id = scrapy.Field()  # the site's own id of the post, if it has one
     url = scrapy.Field()  # canonical URL of the post (thread URL + anchor, message link)
     page_url = scrapy.Field()  # URL of the page the post was read from
@@ -21,3 +21,12 @@ class Post(scrapy.Item):
     views = scrapy.Field()
     forwarded_from = scrapy.Field()
     fetched_at = scrapy.Field()
+
+
+class ThreadComplete(scrapy.Item):
+    """Every page of a thread was read: posts not among `post_keys` are gone from the site."""
+
+    source = scrapy.Field()
+    thread_url = scrapy.Field()
+    marker = scrapy.Field()  # what the board listing showed for the thread (replies, last post)
+    post_keys = scrapy.Field()  # post id, else URL, of every post read

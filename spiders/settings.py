@@ -5,7 +5,7 @@ the command line, so `scrapy crawl` from the repository root just prints items.
 """
 
 BOT_NAME = "datasale_monitor"
-SPIDER_MODULES = ["spiders.forum", "spiders.telegram"]
+SPIDER_MODULES = ["spiders.forum", "spiders.telegram", "spiders.mastodon"]
 NEWSPIDER_MODULE = "spiders"
 
 USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
@@ -27,3 +27,6 @@ MEMUSAGE_ENABLED = False
 
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"
+
+# After HttpProxyMiddleware (750), so it sees proxies set from the environment too.
+DOWNLOADER_MIDDLEWARES = {"spiders.middlewares.OnionGuardMiddleware": 760}

@@ -66,6 +66,11 @@ def parse_channel_page(response, source: str) -> list[Post]:
     return posts
 
 
+def has_preview(response) -> bool:
+    """The page is a channel's message history (possibly empty), not the channel's plain info page."""
+    return bool(response.css(".tgme_channel_history, div.tgme_widget_message[data-post]"))
+
+
 def older_page(response) -> str | None:
     href = response.css("a.tme_messages_more::attr(href)").get() or response.css("link[rel=prev]::attr(href)").get()
     return response.urljoin(href) if href and "before=" in href else None
@@ -79,7 +84,8 @@ class TelegramSpider(scrapy.Spider):
 
     name = "telegram"
 
-    def __init__(self, source: str = "telegram", channel: str = "", base_url: str = "https://t.me/", max_pages: str = "5", **kwargs):
+    def __init__(self, source: str = "telegram", channel: str = "", base_url: str = "https://t.me/", max_pages: str = "5",
+                 proxy: str = "", **kwargs):
         super().__init__(**kwargs)
         if not re.fullmatch(r"[A-Za-z][\w]{3,31}", channel or ""):
             raise ValueError("telegram spider needs -a channel=<public channel name>")
@@ -88,22 +94,23 @@ class TelegramSpider(scrapy.Spider):
         self.base_url = base_url.rstrip("/") + "/"
         self.max_pages = int(max_pages or 5)
         self.pages = 0
+        self.meta = {"proxy": proxy} if proxy else {}
 
     async def start(self):
         for request in self.start_requests():
             yield request
 
     def start_requests(self):
-        yield scrapy.Request(f"{self.base_url}s/{self.channel}", callback=self.parse)
+        yield scrapy.Request(f"{self.base_url}s/{self.channel}", callback=self.parse, meta=self.meta)
 
     def parse(self, response):
         self.pages += 1
-        posts = parse_channel_page(response, self.source)
-        if not posts and self.pages == 1:
+        if self.pages == 1 and not has_preview(response):
+            # t.me answers a channel without a preview with its plain page (or a redirect to it).
             self.logger.error("channel %s has no public preview at %s", self.channel, response.url)
             self.crawler.stats.set_value("monitor/no_preview", 1)
             return
-        yield from posts
+        yield from parse_channel_page(response, self.source)
         older = older_page(response)
         if older and self.pages < self.max_pages:
-            yield scrapy.Request(older, callback=self.parse)
+            yield scrapy.Request(older, callback=self.parse, meta=self.meta)

@@ -65,7 +65,16 @@ def test_views_parsing():
 
 
 def test_preset_validation_names_bad_keys():
-    with pytest.raises(PresetError, match=r"\[thread\] unknown key 'postz'"):
+    with pytest.raises(PresetError, match=r"x.toml: thread.postz: unknown key"):
         validate({"thread": {"postz": "div", "posts": "div", "body": "div"}}, "x.toml")
-    with pytest.raises(PresetError, match="unknown forum engine 'vbulletin9'; known: mybb"):
+    with pytest.raises(PresetError, match="unknown forum engine 'vbulletin9'; known: mybb, phpbb, xenforo"):
         load_preset("vbulletin9")
+    with pytest.raises(PresetError, match=r"selectors.board.rowz: unknown key"):
+        load_preset("mybb", {"board": {"rowz": "tr"}})
+
+
+def test_source_overrides_change_one_selector_and_keep_the_rest():
+    preset = load_preset("mybb", {"thread": {"author": "span.poster"}})
+    assert preset["thread"]["author"] == "span.poster"
+    assert preset["thread"]["body"] == load_preset("mybb")["thread"]["body"]
+    assert load_preset("mybb")["thread"]["author"] != "span.poster"  # the shared preset is untouched

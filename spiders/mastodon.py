@@ -1,0 +1,133 @@
+"""Mastodon spider: a hashtag or the public timeline of an instance, through its public API.
+
+`GET /api/v1/timelines/tag/<tag>` or `/api/v1/timelines/public`, 40 statuses
+a page, older pages with `max_id`. Instances that require a login for
+public timelines answer 401; that is reported, not taken for an empty
+success, and so is a timeline with no posts.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from urllib.parse import quote, urlencode
+
+import scrapy
+
+from .forum import now_iso
+from .items import Post
+from .text import extract
+
+PAGE_SIZE = 40
+
+
+def parse_statuses(statuses: list, source: str) -> list[Post]:
+    """Posts from a list of Mastodon status objects (reblogs are read as the original status)."""
+    posts = []
+    fetched = now_iso()
+    for status in statuses:
+        if not isinstance(status, dict):
+            continue
+        original = status.get("reblog") or status
+        account = original.get("account") or {}
+        body = extract(original.get("content") or "", original.get("url") or "")
+        text = body.text
+        if original.get("spoiler_text"):
+            text = f"{original['spoiler_text']}\n{text}"
+        images = [m.get("url") for m in original.get("media_attachments") or [] if m.get("type") in ("image", "gifv") and m.get("url")]
+        posts.append(
+            Post(
+                source=source,
+                kind="mastodon",
+                post_id=str(original.get("id")),
+                url=original.get("url") or original.get("uri") or "",
+                page_url=original.get("url") or "",
+                thread_url=original.get("url") or "",
+                thread_title="",
+                board=", ".join("#" + t.get("name", "") for t in original.get("tags") or []),
+                author=account.get("acct") or account.get("username") or "",
+                posted_at=original.get("created_at"),
+                posted_raw=original.get("created_at") or "",
+                text=text,
+                quoted="",
+                images=images + [u for u in body.images if u not in images],
+                forwarded_from=(status.get("account") or {}).get("acct") if status.get("reblog") else None,
+                fetched_at=fetched,
+            )
+        )
+    return posts
+
+
+class MastodonSpider(scrapy.Spider):
+    """Crawl a hashtag (or the public timeline) of one Mastodon instance.
+
+    Example: scrapy crawl mastodon -a base_url=https://mastodon.social/ -a hashtag=datapribadi
+    """
+
+    name = "mastodon"
+    handle_httpstatus_list = [401, 403, 404]
+
+    def __init__(self, source: str = "mastodon", base_url: str = "", hashtag: str = "", timeline: str = "",
+                 max_pages: str = "5", proxy: str = "", **kwargs):
+        super().__init__(**kwargs)
+        if not base_url.startswith(("http://", "https://")):
+            raise ValueError("mastodon spider needs -a base_url=https://<instance>/")
+        if bool(hashtag) == bool(timeline):
+            raise ValueError("mastodon spider needs exactly one of -a hashtag=TAG or -a timeline=public|local")
+        self.source = source
+        self.base_url = base_url.rstrip("/") + "/"
+        self.hashtag = hashtag.lstrip("#")
+        self.timeline = timeline
+        self.max_pages = int(max_pages or 5)
+        self.pages = 0
+        self.meta = {"proxy": proxy} if proxy else {}
+
+    def _url(self, max_id: str | None = None) -> str:
+        params = {"limit": PAGE_SIZE}
+        if self.timeline == "local":
+            params["local"] = "true"
+        if max_id:
+            params["max_id"] = max_id
+        path = f"api/v1/timelines/tag/{quote(self.hashtag)}" if self.hashtag else "api/v1/timelines/public"
+        return f"{self.base_url}{path}?{urlencode(params)}"
+
+    async def start(self):
+        for request in self.start_requests():
+            yield request
+
+    def start_requests(self):
+        yield scrapy.Request(self._url(), callback=self.parse, meta=self.meta)
+
+    def parse(self, response):
+        self.pages += 1
+        if response.status in (401, 403):
+            self.logger.error("%s answered %s: this instance requires a login for its public timelines", response.url, response.status)
+            self.crawler.stats.set_value("monitor/auth_required", response.status)
+            return
+        if response.status == 404:
+            self.logger.error("%s answered 404: not a Mastodon API (wrong base_url?)", response.url)
+            self.crawler.stats.set_value("monitor/not_found", 1)
+            return
+        try:
+            statuses = json.loads(response.text)
+        except (ValueError, AttributeError):
+            self.logger.error("%s did not answer JSON", response.url)
+            self.crawler.stats.set_value("monitor/bad_answer", 1)
+            return
+        if not isinstance(statuses, list):
+            self.crawler.stats.set_value("monitor/bad_answer", 1)
+            return
+        if not statuses:
+            if self.pages == 1:
+                self.logger.warning("%s: the timeline is empty", response.url)
+                self.crawler.stats.set_value("monitor/empty_timeline", 1)
+            return
+        yield from parse_statuses(statuses, self.source)
+        oldest = min((s.get("id") for s in statuses if isinstance(s, dict) and s.get("id")), key=_id_key, default=None)
+        if oldest and self.pages < self.max_pages:
+            yield scrapy.Request(self._url(oldest), callback=self.parse, meta=self.meta)
+
+
+def _id_key(value) -> tuple[int, str]:
+    text = str(value)
+    return (len(text), text) if re.fullmatch(r"\d+", text) else (0, text)
