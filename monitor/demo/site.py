@@ -130,17 +130,20 @@ class DemoSite:
             return None
         rows = []
         for t in threads[(page - 1) * self.threads_per_page : page * self.threads_per_page]:
-            first = t["posts"][0]
+            first, last = t["posts"][0], t["posts"][-1]
             rows.append(
                 f'<tr class="inline_row"><td class="trow1 forumdisplay_regular">'
                 f'<span class=" subject_old" id="tid_{t["tid"]}"><a href="showthread.php?tid={t["tid"]}">{escape(t["title"])}</a></span>'
                 f'<div class="author smalltext"><a href="member.php?action=profile&amp;username={escape(first["author"])}">{escape(first["author"])}</a></div></td>'
-                f'<td class="trow1" align="center">{len(t["posts"]) - 1}</td></tr>'
+                f'<td class="trow1" align="center"><a href="javascript:MyBB.whoPosted({t["tid"]});">{len(t["posts"]) - 1}</a></td>'
+                f'<td class="trow1" align="center">{37 * t["tid"] % 900}</td>'
+                f'<td class="trow1" style="white-space: nowrap; text-align: right;"><span class="lastpost smalltext">{escape(last["date"])}<br />'
+                f'<a href="showthread.php?tid={t["tid"]}&amp;action=lastpost">Last Post</a>: {escape(last["author"])}</span></td></tr>'
             )
         body = (
             self._navigation((None, board["name"]))
             + _pagination(f"forumdisplay.php?fid={fid}", page, pages)
-            + f'<table border="0" cellspacing="0" cellpadding="5" class="tborder clear"><tr><td class="thead" colspan="2">'
+            + f'<table border="0" cellspacing="0" cellpadding="5" class="tborder clear"><tr><td class="thead" colspan="4">'
             f'<strong>{escape(board["name"])}</strong></td></tr>{"".join(rows)}</table>'
             + _pagination(f"forumdisplay.php?fid={fid}", page, pages)
         )
