@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 
 import click
@@ -225,6 +226,86 @@ def sources_cmd(config_file, fmt):
         raise click.ClickException(str(exc)) from None
     rows = [{"name": s.name, "kind": s.kind, "base_url": s.base_url or "https://t.me/", **{k: v for k, v in s.options.items() if k != "base_url"}} for s in loaded.values()]
     click.echo(render(rows, ["name", "kind", "base_url"], fmt))
+
+
+@cli.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--source", "source_name", required=True, metavar="NAME",
+              help="Name the posts are stored under (e.g. facebook-groups); lower-case letters, digits, '-', '_'.")
+@db_option
+def ingest(file, source_name, db_path):
+    """Import posts collected elsewhere from a JSONL or CSV FILE, through the same rules and storage as crawls.
+
+    Columns: url and text (required), post_id, author, posted_at (ISO 8601),
+    thread_title, board, images. Importing the same file again adds nothing;
+    bad rows are reported with their line numbers and the good ones kept
+    (exit code 1 when any row was bad).
+
+    \b
+    Example:
+        monitor ingest collected/facebook.jsonl --source facebook-groups
+        monitor ingest manual.csv --source manual --db data/monitor.db
+    """
+    import re
+
+    from rules import Detector
+
+    from .importer import read_rows, to_item
+    from .ingest import ingest_post
+
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_\-]{0,63}", source_name):
+        raise click.BadParameter("lower-case letters, digits, '-' and '_'", param_hint="--source")
+    detector = Detector()
+    counts = {"new": 0, "updated": 0, "unchanged": 0}
+    flagged, bad = 0, []
+    with open_db(db_path) as db:
+        run_id = db.start_run(source_name, "import")
+        db.begin()
+        for line, row, error in read_rows(file):
+            if error is None:
+                try:
+                    item = to_item(row, source_name)
+                except ValueError as exc:
+                    error = str(exc)
+            if error is not None:
+                bad.append(f"{file}:{line}: {error}")
+                continue
+            result = ingest_post(db, detector, item)
+            counts[result.outcome] += 1
+            flagged += result.flag == "new"
+        db.commit()
+        db.update_run(run_id, posts_new=counts["new"], posts_updated=counts["updated"], posts_unchanged=counts["unchanged"],
+                      flags_new=flagged, errors={"bad_rows": len(bad)} if bad else {})
+        db.finish_run(run_id, "ok" if not bad else "partial", f"{len(bad)} bad row(s) skipped" if bad else None)
+    for line in bad:
+        click.echo(line, err=True)
+    click.echo(f"{source_name}: {counts['new']} new, {counts['updated']} updated, {counts['unchanged']} unchanged posts; "
+               f"{flagged} new flags; {len(bad)} bad rows")
+    if bad:
+        raise SystemExit(1)
+
+
+RUN_COLUMNS = ["id", "source", "kind", "status", "started_at", "duration_s", "pages", "posts_new", "posts_updated",
+               "posts_unchanged", "posts_missing", "flags_new", "errors", "reason"]
+
+
+@cli.command()
+@click.option("--source", metavar="S", help="Only runs of this source.")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(min=1))
+@db_option
+@format_option()
+def runs(source, limit, db_path, fmt):
+    """List crawl and import runs, newest first: result, pages, posts new/updated/unchanged, errors by type.
+
+    \b
+    Example:
+        monitor runs --source demo-forum --limit 5
+    """
+    with open_db(db_path) as db:
+        rows = db.runs(source, limit=limit)
+    for row in rows:
+        row["errors"] = ", ".join(f"{k} x{v}" for k, v in json.loads(row.get("errors") or "{}").items())
+    click.echo(render(rows, RUN_COLUMNS, fmt))
 
 
 # Commands defined in other modules register themselves on `cli` when imported.
