@@ -65,12 +65,35 @@ class IngestPipeline:
                 db.update_run(self.run_id, **run_counters(self.stats.get_stats()))
 
 
+EXCEPTION_LABELS = {
+    "DownloadCancelledError": "too_large",  # cancelled when Content-Length exceeds DOWNLOAD_MAXSIZE
+    "DownloadTimeoutError": "timeout",
+    "TimeoutError": "timeout",
+    "TCPTimedOutError": "timeout",
+    "ConnectionRefusedError": "connection_refused",
+    "DownloadConnectionRefusedError": "connection_refused",
+    "CannotResolveHostError": "dns_lookup_failed",
+    "DownloadFailedError": "download_failed",
+    "ResponseDataLossError": "data_loss",
+    "ConnectError": "connection_refused",
+    "DNSLookupError": "dns_lookup_failed",
+    "ResponseNeverReceived": "no_response",
+    "ConnectionLost": "connection_lost",
+}
+"""Friendlier names for the download exceptions Scrapy counts."""
+
+
 def run_counters(stats: dict) -> dict:
     """The crawl_runs columns that come from Scrapy's stats (post counters come from the worker)."""
-    errors = {}
+    errors: dict = {}
     for key, value in stats.items():
         if key.startswith("downloader/exception_type_count/"):
-            errors[key.rsplit("/", 1)[-1].rsplit(".", 1)[-1]] = value
+            name = key.rsplit("/", 1)[-1].rsplit(".", 1)[-1]
+            label = EXCEPTION_LABELS.get(name, name)
+            errors[label] = errors.get(label, 0) + value
+        elif key.startswith("monitor/errors/"):
+            label = key.rsplit("/", 1)[-1]
+            errors[label] = errors.get(label, 0) + value
         elif key.startswith("spider_exceptions/"):
             errors[key.split("/", 1)[1]] = value
         elif key.startswith("downloader/response_status_count/") and key.rsplit("/", 1)[-1][0] in "45":

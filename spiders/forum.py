@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import scrapy
 
+from .errors import ErrorCounterMixin
 from .items import Post, ThreadComplete
 from .presets import load_preset
 from .session import LoginMixin, StateDir
@@ -195,7 +196,7 @@ def canonical_thread_url(url: str) -> str:
     return parts._replace(path=path, query=query, fragment="").geturl()
 
 
-class ForumSpider(LoginMixin, scrapy.Spider):
+class ForumSpider(ErrorCounterMixin, LoginMixin, scrapy.Spider):
     """Crawl a forum of a known engine.
 
     Example: scrapy crawl forum -a base_url=http://127.0.0.1:8000/forum/ -a engine=mybb -O posts.jsonl
@@ -238,7 +239,7 @@ class ForumSpider(LoginMixin, scrapy.Spider):
         if self.max_pages and self.pages_requested >= self.max_pages:
             return None
         self.pages_requested += 1
-        return scrapy.Request(url, callback=callback, meta={**meta, **self.request_meta()})
+        return scrapy.Request(url, callback=callback, errback=self.request_failed, meta={**meta, **self.request_meta()})
 
     def _follow(self, urls, callback, **meta):
         for url in urls:

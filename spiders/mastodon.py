@@ -14,6 +14,7 @@ from urllib.parse import quote, urlencode
 
 import scrapy
 
+from .errors import ErrorCounterMixin
 from .forum import now_iso
 from .items import Post
 from .text import extract
@@ -58,7 +59,7 @@ def parse_statuses(statuses: list, source: str) -> list[Post]:
     return posts
 
 
-class MastodonSpider(scrapy.Spider):
+class MastodonSpider(ErrorCounterMixin, scrapy.Spider):
     """Crawl a hashtag (or the public timeline) of one Mastodon instance.
 
     Example: scrapy crawl mastodon -a base_url=https://mastodon.social/ -a hashtag=datapribadi
@@ -96,7 +97,7 @@ class MastodonSpider(scrapy.Spider):
             yield request
 
     def start_requests(self):
-        yield scrapy.Request(self._url(), callback=self.parse, meta=self.meta)
+        yield scrapy.Request(self._url(), callback=self.parse, errback=self.request_failed, meta=self.meta)
 
     def parse(self, response):
         self.pages += 1
@@ -125,7 +126,7 @@ class MastodonSpider(scrapy.Spider):
         yield from parse_statuses(statuses, self.source)
         oldest = min((s.get("id") for s in statuses if isinstance(s, dict) and s.get("id")), key=_id_key, default=None)
         if oldest and self.pages < self.max_pages:
-            yield scrapy.Request(self._url(oldest), callback=self.parse, meta=self.meta)
+            yield scrapy.Request(self._url(oldest), callback=self.parse, errback=self.request_failed, meta=self.meta)
 
 
 def _id_key(value) -> tuple[int, str]:

@@ -11,6 +11,7 @@ import re
 
 import scrapy
 
+from .errors import ErrorCounterMixin
 from .forum import now_iso
 from .items import Post
 from .text import extract
@@ -76,7 +77,7 @@ def older_page(response) -> str | None:
     return response.urljoin(href) if href and "before=" in href else None
 
 
-class TelegramSpider(scrapy.Spider):
+class TelegramSpider(ErrorCounterMixin, scrapy.Spider):
     """Crawl one public Telegram channel's web preview.
 
     Example: scrapy crawl telegram -a source=demo-tg -a channel=stokdata -a base_url=https://t.me/
@@ -101,7 +102,7 @@ class TelegramSpider(scrapy.Spider):
             yield request
 
     def start_requests(self):
-        yield scrapy.Request(f"{self.base_url}s/{self.channel}", callback=self.parse, meta=self.meta)
+        yield scrapy.Request(f"{self.base_url}s/{self.channel}", callback=self.parse, errback=self.request_failed, meta=self.meta)
 
     def parse(self, response):
         self.pages += 1
@@ -113,4 +114,4 @@ class TelegramSpider(scrapy.Spider):
         yield from parse_channel_page(response, self.source)
         older = older_page(response)
         if older and self.pages < self.max_pages:
-            yield scrapy.Request(older, callback=self.parse, meta=self.meta)
+            yield scrapy.Request(older, callback=self.parse, errback=self.request_failed, meta=self.meta)

@@ -42,7 +42,11 @@ class SavedSite:
 
 
 class SiteServer:
-    """`with SiteServer(SavedSite("phpbb")) as srv: srv.url` — plus `srv.handlers[path] = fn(handler)`."""
+    """`with SiteServer(SavedSite("phpbb")) as srv: srv.url`.
+
+    `srv.handlers["/path?q=1"]` answers that exact request before the saved site;
+    `srv.handlers["/path"]` answers requests of that path the saved site does not have.
+    """
 
     def __init__(self, site: SavedSite | None = None):
         self.site = site
@@ -56,10 +60,12 @@ class SiteServer:
             def do_GET(self):
                 server.requests.append(self.path)
                 parts = urlsplit(self.path)
-                custom = server.handlers.get(parts.path)
+                custom = server.handlers.get(route_key(parts.path, parts.query))
                 if custom is not None:
                     return custom(self)
                 body = server.site.page(parts.path, parts.query) if server.site else None
+                if body is None and parts.path in server.handlers:
+                    return server.handlers[parts.path](self)
                 if body is None:
                     return send(self, 404, b"<html><body><h1>Not found</h1></body></html>")
                 send(self, 200, body, f"text/html; charset={server.site.charset}")
@@ -110,7 +116,10 @@ def status(code: int):
 
 
 def redirect_loop(h):
-    send(h, 302, b"", headers={"Location": h.path})
+    """Redirects forever, each time to a new URL (a plain self-redirect is absorbed by the duplicate filter)."""
+    parts = urlsplit(h.path)
+    hop = int(dict(parse_qsl(parts.query)).get("hop", 0)) + 1
+    send(h, 302, b"", headers={"Location": f"{parts.path}?{urlencode({**dict(parse_qsl(parts.query)), 'hop': hop})}"})
 
 
 def huge(megabytes: int):

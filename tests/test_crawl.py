@@ -21,7 +21,7 @@ def test_unreachable_site_fails_with_reason(tmp_path):
     assert "crawl failed for: local" in result.stderr
     assert "no page could be fetched" in result.stderr
     status, reason = sqlite3.connect(db_path).execute("SELECT status, reason FROM crawl_runs").fetchone()
-    assert status == "failed" and "ConnectionRefused" in reason
+    assert status == "failed" and "connection_refused" in reason
 
 
 def test_crawl_configured_source_and_max_pages(tmp_path):

@@ -1,0 +1,27 @@
+"""Counting failed requests by kind, so a crawl run can say what went wrong.
+
+Scrapy counts download exceptions itself; what it only logs are responses
+dropped by its middlewares (too large once decompressed, redirected in a
+loop). Spiders attach `request_failed` as the errback of their requests.
+"""
+
+from scrapy.exceptions import IgnoreRequest
+from scrapy.spidermiddlewares.httperror import HttpError
+
+
+class ErrorCounterMixin:
+    def request_failed(self, failure):
+        if failure.check(HttpError):
+            return  # counted from the response status
+        if failure.check(IgnoreRequest):
+            message = str(failure.value).lower()
+            if "maxsize" in message or "max size" in message or "larger than" in message:
+                kind = "too_large"
+            elif "redirect" in message:
+                kind = "redirect_loop"
+            elif ".onion" in message:
+                kind = None  # counted by the onion guard
+            else:
+                kind = "ignored"
+            if kind:
+                self.crawler.stats.inc_value(f"monitor/errors/{kind}")
