@@ -146,13 +146,12 @@ def judge(run: dict, returncode: int, log_path: Path) -> tuple[str, str | None]:
     """The outcome of a finished crawl subprocess."""
     errors = run.get("errors") or {}
     stats = json.loads(run.get("stats") or "{}")
-    finish = stats.get("finish_reason") or ""
     if returncode != 0:
         return "failed", f"crawler exited with code {returncode}: {last_error_line(log_path)}"
     if errors.get("ingest_worker_died"):
         return "failed", "the ingest worker died; posts after that point were not stored"
     if errors.get("login_failed"):
-        return "failed", finish if finish.startswith("login failed") else "login failed"
+        return "failed", stats.get("monitor/close_reason") or "login failed"
     if errors.get("no_preview"):
         return "failed", "the channel has no public web preview"
     if errors.get("auth_required"):

@@ -221,7 +221,7 @@ class ForumSpider(ErrorCounterMixin, LoginMixin, scrapy.Spider):
         self.login = json.loads(login) if login else None
 
     def request_meta(self) -> dict:
-        return {"proxy": self.proxy} if self.proxy else {}
+        return {**super().request_meta(), **({"proxy": self.proxy} if self.proxy else {})}
 
     async def start(self):
         for request in self.start_requests():

@@ -6,9 +6,13 @@ leak it to the local network and fail anyway). With a proxy (an HTTP proxy
 such as privoxy forwarding to Tor's SOCKS port), the proxy resolves it.
 """
 
+import logging
 from urllib.parse import urlsplit
 
 from scrapy.exceptions import IgnoreRequest
+
+
+logger = logging.getLogger(__name__)
 
 
 class OnionGuardMiddleware:
@@ -23,7 +27,6 @@ class OnionGuardMiddleware:
         host = (urlsplit(request.url).hostname or "").lower()
         if host.endswith(".onion") and not request.meta.get("proxy"):
             self.stats.inc_value("monitor/onion_without_proxy")
-            if spider is not None:
-                spider.logger.error("dropped %s: .onion needs a proxy (set proxy in the source's configuration)", request.url)
+            logger.error("dropped %s: .onion needs a proxy (set proxy in the source's configuration)", request.url)
             raise IgnoreRequest(f"{request.url}: .onion request without a proxy")
         return None

@@ -45,7 +45,12 @@ class LoginMixin:
 
     login: dict | None
     state: StateDir | None
-    login_attempts = 0
+    logins = 0
+    login_gen = 0  # bumped by every login; requests carry the generation they were sent in
+    login_pending = False
+    pending: list | None = None
+    pages_since_login = 0
+    MAX_LOGINS = 5  # per run: a session that keeps expiring is a problem to report, not to loop on
 
     def saved_cookies(self) -> list[dict]:
         return self.state.read_json("cookies.json", []) if (self.login and self.state) else []
@@ -54,27 +59,48 @@ class LoginMixin:
         if not self.login or not hasattr(response, "css"):
             return False
         marker = self.login.get("logged_out") or self.preset.get("session", {}).get("logged_out")
-        return bool(marker and response.css(marker))
+        if marker and response.css(marker):
+            return True
+        self.pages_since_login += 1
+        return False
+
+    def fail_login(self, reason: str):
+        self.crawler.stats.set_value("monitor/login_failed", 1)
+        self.crawler.stats.set_value("monitor/close_reason", f"login failed: {reason}")
+        raise CloseSpider(f"login failed: {reason}")
 
     def relogin(self, response):
-        """Log in once and retry `response`'s request; a second time ends the crawl."""
-        if self.login_attempts >= 1:
-            self.crawler.stats.set_value("monitor/login_failed", 1)
-            raise CloseSpider("login failed: pages still show the logged-out marker after logging in")
-        self.login_attempts += 1
-        self._credentials()  # fail now, with the variable's name, if one is missing
+        """Log in and retry `response`'s request; logged out again straight after a login ends the crawl.
+
+        Concurrent requests that come back logged out while a login is under
+        way wait for it; those sent before the last login are simply retried.
+        """
         retry = response.request.replace(dont_filter=True)
+        if response.meta.get("login_gen", 0) < self.login_gen:
+            yield self._renewed(retry)
+            return
+        if self.login_pending:
+            self.pending.append(retry)
+            return
+        if self.logins and not self.pages_since_login:
+            self.fail_login("pages still show the logged-out marker after logging in")
+        if self.logins >= self.MAX_LOGINS:
+            self.fail_login(f"the session expired {self.logins} times in one run")
+        self._credentials()  # fail now, with the variable's name, if one is missing
+        self.login_pending, self.pending = True, [retry]
         self.logger.info("logged out at %s: logging in at %s", response.url, self.login["url"])
-        yield scrapy.Request(self.login["url"], callback=self._submit_login, dont_filter=True,
-                             meta={"retry": retry, **self.request_meta()})
+        yield scrapy.Request(self.login["url"], callback=self._submit_login, dont_filter=True, meta=self.request_meta())
+
+    def _renewed(self, request):
+        request.meta["login_gen"] = self.login_gen
+        return request
 
     def _credentials(self) -> tuple[str, str]:
         values = []
         for key in ("username_env", "password_env"):
             name = self.login.get(key, "")
             if not os.environ.get(name):
-                self.crawler.stats.set_value("monitor/login_failed", 1)
-                raise CloseSpider(f"login failed: environment variable {name or key!r} is not set")
+                self.fail_login(f"environment variable {name or key!r} is not set")
             values.append(os.environ[name])
         return values[0], values[1]
 
@@ -87,20 +113,26 @@ class LoginMixin:
             request = scrapy.FormRequest.from_response(response, formcss=form or None, formdata=formdata,
                                                        callback=self._after_login, dont_filter=True)
         except ValueError:
-            self.crawler.stats.set_value("monitor/login_failed", 1)
-            raise CloseSpider(f"login failed: no login form at {response.url}") from None
-        request.meta.update({"retry": response.meta["retry"], **self.request_meta()})
+            self.fail_login(f"no login form at {response.url}")
+        request.meta.update(self.request_meta())
         yield request
 
     def _after_login(self, response):
-        if self.logged_out(response):
-            self.crawler.stats.set_value("monitor/login_failed", 1)
-            raise CloseSpider("login failed: the site still shows the logged-out marker (wrong credentials?)")
+        marker = self.login.get("logged_out") or self.preset.get("session", {}).get("logged_out")
+        form = self.login.get("login_form") or self.preset.get("session", {}).get("login_form")
+        if (marker and response.css(marker)) or (form and response.css(form)):
+            self.fail_login("the site still shows the logged-out marker (wrong credentials?)")
+        self.logins += 1
+        self.login_gen += 1
+        self.pages_since_login = 0
+        self.login_pending = False
         self.logger.info("logged in")
-        yield response.meta["retry"]
+        for request in self.pending:
+            yield self._renewed(request)
+        self.pending = []
 
     def request_meta(self) -> dict:
-        return {}
+        return {"login_gen": self.login_gen}
 
     def save_cookies(self) -> None:
         if not (self.login and self.state):

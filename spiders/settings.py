@@ -11,6 +11,7 @@ NEWSPIDER_MODULE = "spiders"
 USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
 ROBOTSTXT_OBEY = False  # monitoring illegal offers; politeness comes from the limits below
 TELNETCONSOLE_ENABLED = False  # never open a console port
+REMOTE_CONTROL_ENABLED = False  # Scrapy >= 2.16 would otherwise serve a code-execution endpoint on localhost
 COOKIES_ENABLED = True
 
 CONCURRENT_REQUESTS = 16

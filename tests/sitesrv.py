@@ -51,6 +51,7 @@ class SiteServer:
     def __init__(self, site: SavedSite | None = None):
         self.site = site
         self.handlers: dict[str, callable] = {}
+        self.fallback = None  # fn(handler) for every request nothing else answers
         self.requests: list[str] = []
         server = self
 
@@ -66,6 +67,8 @@ class SiteServer:
                 body = server.site.page(parts.path, parts.query) if server.site else None
                 if body is None and parts.path in server.handlers:
                     return server.handlers[parts.path](self)
+                if body is None and server.fallback is not None:
+                    return server.fallback(self)
                 if body is None:
                     return send(self, 404, b"<html><body><h1>Not found</h1></body></html>")
                 send(self, 200, body, f"text/html; charset={server.site.charset}")

@@ -1,0 +1,99 @@
+"""Proxies and .onion: a real tinyproxy on loopback carries the crawl; .onion never reaches a resolver."""
+
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, free_port, run_monitor
+
+from monitor.config import ConfigError, parse_sources
+from monitor.demo import DemoServer
+
+ONION = "http://exampleonionaddressforthetests2vx7q6hzbxk7ba4i6cbwvc7yf6bq3zvid.onion/"
+
+
+@pytest.fixture
+def tinyproxy(tmp_path):
+    binary = shutil.which("tinyproxy")
+    if binary is None:
+        if os.environ.get("CI"):
+            pytest.fail("tinyproxy is not installed: scripts/test installs it with apt-get")
+        pytest.skip("tinyproxy not installed (apt-get install tinyproxy)")
+    port = free_port()
+    log = tmp_path / "tinyproxy.log"
+    conf = tmp_path / "tinyproxy.conf"
+    conf.write_text(
+        f'Port {port}\nListen 127.0.0.1\nTimeout 10\nLogFile "{log}"\nLogLevel Connect\nMaxClients 20\n'
+        "Allow 127.0.0.1\nDisableViaHeader Yes\n",  # run as the test's own user: it can write the log
+        encoding="utf-8",
+    )
+    proc = subprocess.Popen([binary, "-d", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    for _ in range(50):
+        try:
+            import socket
+
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    else:
+        proc.kill()
+        pytest.fail(f"tinyproxy did not start: {proc.stderr.read().decode(errors='replace')}")
+    yield f"http://127.0.0.1:{port}", log
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def test_forum_crawl_goes_through_the_configured_proxy(tmp_path, tinyproxy):
+    proxy, log = tinyproxy
+    with DemoServer() as server:
+        config = tmp_path / "sources.toml"
+        config.write_text(f'[sources.via-proxy]\nkind = "forum"\nengine = "mybb"\nbase_url = "{server.url}/forum/"\n'
+                          f'proxy = "{proxy}"\nmax_pages = 8\n', encoding="utf-8")
+        result = run_monitor("crawl", "via-proxy", "--config", str(config), "--db", str(tmp_path / "m.db"))
+    assert result.returncode == 0, result.stderr
+    proxied = log.read_text(errors="replace")
+    assert f"{server.url}/forum/" in proxied or f"127.0.0.1:{server.url.rsplit(':', 1)[1]}" in proxied, proxied[-2000:]
+    assert sqlite3.connect(tmp_path / "m.db").execute("SELECT count(*) FROM posts").fetchone()[0] > 0
+
+
+def test_onion_with_proxy_is_sent_to_the_proxy(tmp_path, tinyproxy):
+    proxy, log = tinyproxy
+    dns_file = tmp_path / "dns.txt"
+    dns_file.touch()
+    result = subprocess.run(
+        [sys.executable, "-m", "scrapy", "crawl", "forum", "-a", f"base_url={ONION}", "-a", f"proxy={proxy}",
+         "-s", "DNS_RESOLVER=dnsrec.RecordingResolver", "-s", "TWISTED_DNS_RESOLVER=dnsrec.RecordingResolver", "-s", "RETRY_TIMES=0"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "tests"), "DNS_RECORD_FILE": str(dns_file)},
+    )
+    assert result.returncode == 0
+    assert ".onion" in log.read_text(errors="replace"), "the proxy received the .onion request"
+    assert ".onion" not in dns_file.read_text(), "the .onion name never reached a local resolver"
+
+
+def test_onion_without_proxy_is_dropped_before_any_dns_lookup(tmp_path):
+    dns_file = tmp_path / "dns.txt"
+    dns_file.touch()
+    result = subprocess.run(
+        [sys.executable, "-m", "scrapy", "crawl", "forum", "-a", f"base_url={ONION}", "-s", "DNS_RESOLVER=dnsrec.RecordingResolver", "-s", "TWISTED_DNS_RESOLVER=dnsrec.RecordingResolver"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "tests"), "DNS_RECORD_FILE": str(dns_file)},
+    )
+    assert result.returncode == 0
+    assert ".onion needs a proxy" in result.stderr
+    assert "'monitor/onion_without_proxy': 1" in result.stderr
+    assert dns_file.read_text() == "", "no DNS lookup at all"
+
+
+def test_configuration_refuses_onion_without_proxy():
+    with pytest.raises(ConfigError, match=r"sources.hidden.proxy: required for a .onion base_url"):
+        parse_sources({"sources": {"hidden": {"kind": "forum", "engine": "mybb", "base_url": ONION}}}, "x.toml")
+    sources = parse_sources({"sources": {"hidden": {"kind": "forum", "engine": "mybb", "base_url": ONION,
+                                                    "proxy": "http://127.0.0.1:8118"}}}, "x.toml")
+    assert sources["hidden"].options["proxy"] == "http://127.0.0.1:8118"
