@@ -58,14 +58,19 @@ def _progress_printer(name: str):
     return show
 
 
-def crawl_sources(sources: list[Source], db_path: str, time_limit: float) -> list[dict]:
-    from .crawl import run_source
+def crawl_sources(sources: list[Source], db_path: str, time_limit: float, log_days: int = 30) -> list[dict]:
+    """Crawl each source under its lock; a source another process is crawling is skipped, and said so."""
+    from .crawl import Skipped, crawl_source
 
     runs = []
     for source in sources:
         click.echo(f"Crawling {source.name} ({source.kind}) ...", err=True)
         live = sys.stderr.isatty()
-        run = run_source(source, db_path, time_limit=time_limit, progress=_progress_printer(source.name) if live else None)
+        run = crawl_source(source, db_path, time_limit=time_limit, log_days=log_days,
+                           progress=_progress_printer(source.name) if live else None)
+        if isinstance(run, Skipped):
+            click.echo(f"  skipped: {run.reason}", err=True)
+            continue
         if live:
             click.echo("\r" + " " * 79 + "\r", nl=False, err=True)
         line = (f"  {source.name}: {run['status']} in {run['duration_s']}s, {run['pages']} pages, "
@@ -92,28 +97,53 @@ def print_summary(runs: list[dict], db: Database) -> None:
 
 
 @cli.command()
-@click.argument("sources", nargs=-1, required=True)
+@click.argument("sources", nargs=-1)
+@click.option("--due", is_flag=True, help="Crawl the scheduled sources whose schedule came due since their last successful run (for cron).")
 @config_option
 @db_option
-@click.option("--time-limit", default=3600, show_default=True, type=click.FloatRange(min=1), help="Seconds before a crawl is killed.")
-def crawl(sources, config_file, db_path, time_limit):
-    """Crawl the configured SOURCES and flag what they post.
+@click.option("--time-limit", type=click.FloatRange(min=1), help="Seconds before a crawl is killed (default: [scheduler] time_limit, 3600).")
+def crawl(sources, due, config_file, db_path, time_limit):
+    """Crawl the configured SOURCES (or, with --due, every source that is due) and flag what they post.
 
-    Each source runs as its own `scrapy crawl` process; every post goes
-    through the rule layer and into the database. Exits non-zero if a source
-    failed (unreachable, no pages, crawler error).
+    Each source runs as its own `scrapy crawl` process under a lock: if
+    another process (cron, the daemon) is crawling the same source, this one
+    skips it, says why and exits 0. Exits non-zero if a source failed
+    (unreachable, no pages, crawler error).
 
     \b
     Example:
         monitor crawl demo-forum --config data/sources.toml --db data/monitor.db
+        monitor crawl --due          # from cron: see the README
     """
+    import datetime as dt
+
+    from .config import load_config
+    from .scheduling import is_due, timezone_of
+
+    if bool(sources) == due:
+        raise click.UsageError("name the SOURCES to crawl, or give --due (not both)")
     try:
-        selected = select(load_sources(config_path(config_file)), list(sources))
+        config = load_config(config_path(config_file))
+        selected = select(config.sources, list(sources)) if sources else []
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
-    db = open_db(db_path)
-    db.close()
-    runs = crawl_sources(selected, db_path, time_limit)
+    if due:
+        if not config.schedules:
+            raise click.ClickException(f"{config.path}: no source has a schedule (add schedule = \"0 6 * * *\" or every = \"6h\")")
+        tz = config.scheduler["timezone"]
+        now = dt.datetime.now(timezone_of(tz))
+        with open_db(db_path) as db:
+            for name, schedule in sorted(config.schedules.items()):
+                last_ok = db.last_ok_start(name)
+                if is_due(schedule, dt.datetime.fromisoformat(last_ok) if last_ok else None, now, tz):
+                    selected.append(config.sources[name])
+                else:
+                    click.echo(f"{name}: not due ({schedule.describe()}, last successful run {last_ok})", err=True)
+        if not selected:
+            click.echo("nothing is due", err=True)
+            return
+    open_db(db_path).close()
+    runs = crawl_sources(selected, db_path, time_limit or config.scheduler["time_limit"], config.scheduler["log_days"])
     with open_db(db_path) as db:
         print_summary(runs, db)
     failed = [r["source"] for r in runs if r["status"] != "ok"]
@@ -309,4 +339,4 @@ def runs(source, limit, db_path, fmt):
 
 
 # Commands defined in other modules register themselves on `cli` when imported.
-from . import cli_rules  # noqa: E402,F401
+from . import cli_rules, cli_schedule  # noqa: E402,F401

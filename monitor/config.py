@@ -17,6 +17,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from spiders.presets import PresetError, check_overrides, load_preset
+
+from .scheduling import DEFAULT_TIMEZONE, Schedule, build_trigger, timezone_of
 from spiders.session import LOGIN_KEYS
 
 DEFAULT_CONFIG = "data/sources.toml"
@@ -35,6 +37,25 @@ class Source:
     @property
     def base_url(self) -> str:
         return self.options.get("base_url", "")
+
+
+SCHEDULER_DEFAULTS = {
+    "timezone": DEFAULT_TIMEZONE,
+    "max_parallel": 2,  # crawls at once
+    "time_limit": 3600,  # seconds before a crawl is killed
+    "grace_seconds": 30,  # on SIGTERM, how long running crawls may finish
+    "misfire_grace_seconds": 900,  # a run missed by less than this (daemon busy or down) still runs
+    "fail_after": 3,  # `monitor status` fails when a source failed this many runs in a row
+    "log_days": 30,  # crawl logs older than this are deleted
+}
+
+
+@dataclass
+class Config:
+    sources: dict[str, Source]
+    schedules: dict[str, Schedule]  # source name -> its schedule
+    scheduler: dict
+    path: str = ""
 
 
 def _url(value) -> str | None:
@@ -123,6 +144,8 @@ def _channel(value) -> str | None:
 
 COMMON = {
     "kind": _text,
+    "schedule": _text,  # cron expression; checked by building the trigger
+    "every": _text,  # interval like 6h; checked by building the trigger
     "description": _text,
     "base_url": _url,
     "proxy": _url,  # an HTTP proxy; for .onion: privoxy forwarding to Tor's SOCKS port
@@ -142,10 +165,87 @@ KINDS = {
 
 
 def parse_sources(doc: dict, where: str) -> dict[str, Source]:
-    """Validate a loaded configuration document; `where` names it in errors."""
-    unknown = set(doc) - {"sources"}
+    """Validate a loaded configuration document's sources; `where` names it in errors."""
+    return parse_config(doc, where).sources
+
+
+def _schedule_of(table: dict, path: str, where: str, timezone: str) -> Schedule | None:
+    given = [k for k in ("schedule", "every") if k in table]
+    if len(given) > 1:
+        raise ConfigError(f"{where}: {path}: give schedule (cron) or every (interval), not both")
+    if not given:
+        return None
+    key = given[0]
+    kind = "cron" if key == "schedule" else "every"
+    try:
+        build_trigger(kind, table[key], timezone)
+    except ValueError as exc:
+        raise ConfigError(f"{where}: {path}.{key}: {exc}") from None
+    return Schedule(kind, table[key], f"{path}.{key}")
+
+
+def _scheduler_settings(table, where: str) -> dict:
+    if table is None:
+        return dict(SCHEDULER_DEFAULTS)
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: scheduler: must be a table")
+    out = dict(SCHEDULER_DEFAULTS)
+    for key, value in table.items():
+        if key not in SCHEDULER_DEFAULTS:
+            raise ConfigError(f"{where}: scheduler.{key}: unknown field; known: {sorted(SCHEDULER_DEFAULTS)}")
+        if key == "timezone":
+            try:
+                timezone_of(value if isinstance(value, str) else "")
+            except ValueError as exc:
+                raise ConfigError(f"{where}: scheduler.timezone: {exc}") from None
+        else:
+            problem = (_positive if key in ("time_limit",) else _whole(1 if key in ("max_parallel", "fail_after", "log_days") else 0))(value)
+            if problem:
+                raise ConfigError(f"{where}: scheduler.{key}: {problem}")
+        out[key] = value
+    return out
+
+
+def parse_config(doc: dict, where: str) -> Config:
+    """Validate a whole configuration document: sources, groups and scheduler settings."""
+    unknown = set(doc) - {"sources", "groups", "scheduler"}
     if unknown:
-        raise ConfigError(f"{where}: unknown top-level key(s) {sorted(unknown)}; sources go in [sources.NAME] tables")
+        raise ConfigError(f"{where}: unknown top-level key(s) {sorted(unknown)}; known: groups, scheduler, sources")
+    scheduler = _scheduler_settings(doc.get("scheduler"), where)
+    sources = _parse_source_tables(doc, where)
+    schedules = {}
+    for name in sources:
+        table = doc["sources"][name]
+        found = _schedule_of(table, f"sources.{name}", where, scheduler["timezone"])
+        if found:
+            schedules[name] = found
+    groups = doc.get("groups", {})
+    if not isinstance(groups, dict):
+        raise ConfigError(f"{where}: groups: must be a table of [groups.NAME] tables")
+    for group, table in groups.items():
+        path = f"groups.{group}"
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where}: {path}: must be a table")
+        extra = set(table) - {"sources", "schedule", "every", "description"}
+        if extra:
+            raise ConfigError(f"{where}: {path}.{sorted(extra)[0]}: unknown field; known: description, every, schedule, sources")
+        members = table.get("sources")
+        if not isinstance(members, list) or not members or not all(isinstance(m, str) for m in members):
+            raise ConfigError(f"{where}: {path}.sources: must be a list of source names")
+        for member in members:
+            if member not in sources:
+                raise ConfigError(f"{where}: {path}.sources: unknown source {member!r}; known: {', '.join(sorted(sources))}")
+            if member in schedules:
+                raise ConfigError(f"{where}: {path}.sources: {member!r} already has a schedule ({schedules[member].origin})")
+        found = _schedule_of(table, path, where, scheduler["timezone"])
+        if found is None:
+            raise ConfigError(f"{where}: {path}: needs schedule (cron) or every (interval)")
+        for member in members:
+            schedules[member] = found
+    return Config(sources, schedules, scheduler, where)
+
+
+def _parse_source_tables(doc: dict, where: str) -> dict[str, Source]:
     tables = doc.get("sources")
     if not isinstance(tables, dict) or not tables:
         raise ConfigError(f"{where}: no sources: add at least one [sources.NAME] table")
@@ -174,7 +274,7 @@ def parse_sources(doc: dict, where: str) -> dict[str, Source]:
         if (urlsplit(table.get("base_url", "")).hostname or "").endswith(".onion") and "proxy" not in table:
             raise ConfigError(f"{where}: {path}.proxy: required for a .onion base_url (an HTTP proxy to Tor, e.g. privoxy "
                               "on http://127.0.0.1:8118); without one the name would be looked up outside Tor")
-        options = {k: v for k, v in table.items() if k != "kind"}
+        options = {k: v for k, v in table.items() if k not in ("kind", "schedule", "every")}
         sources[name] = Source(name=name, kind=kind, options=options)
     return sources
 
@@ -185,6 +285,11 @@ def config_path(explicit: str | None) -> Path:
 
 def load_sources(path: str | os.PathLike) -> dict[str, Source]:
     """Load and validate the sources file at `path`."""
+    return load_config(path).sources
+
+
+def load_config(path: str | os.PathLike) -> Config:
+    """Load and validate the configuration file at `path`: sources, groups, scheduler."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(
@@ -197,7 +302,7 @@ def load_sources(path: str | os.PathLike) -> dict[str, Source]:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not UTF-8 text") from None
-    return parse_sources(doc, str(path))
+    return parse_config(doc, str(path))
 
 
 def select(sources: dict[str, Source], names: list[str]) -> list[Source]:

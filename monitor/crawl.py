@@ -14,11 +14,14 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from .config import Source
 from .db import Database
+from .processes import new_session_dying_with_parent
 
 PIPELINE = {"monitor.pipelines.IngestPipeline": 300}
 SPIDER_ARGS = {
@@ -88,10 +91,44 @@ def crawl_env() -> dict:
     return env
 
 
-def run_source(source: Source, db_path: str | os.PathLike, *, time_limit: float = DEFAULT_TIME_LIMIT, progress=None) -> dict:
+class Stopped(Exception):
+    """The daemon is shutting down and the crawl outlived the grace period."""
+
+
+@dataclass
+class Skipped:
+    """A crawl not started because another process runs the same source."""
+
+    source: str
+    holder: dict
+
+    @property
+    def reason(self) -> str:
+        return (f"{self.source} is already being crawled by process {self.holder['pid']} on {self.holder['host']} "
+                f"(since {self.holder['acquired_at']})")
+
+
+def crawl_source(source: Source, db_path: str | os.PathLike, **kwargs) -> dict | Skipped:
+    """Run one source under its lock: one run per source at a time, across processes."""
+    db_path = Path(db_path).resolve()
+    with Database(db_path) as db:
+        holder = db.acquire_lock(source.name)
+    if holder is not None:
+        return Skipped(source.name, holder)
+    try:
+        return run_source(source, db_path, **kwargs)
+    finally:
+        with Database(db_path) as db:
+            db.release_lock(source.name)
+
+
+def run_source(source: Source, db_path: str | os.PathLike, *, time_limit: float = DEFAULT_TIME_LIMIT, progress=None,
+               stop: threading.Event | None = None, grace: float = 30.0, log_days: int = 30) -> dict:
     """Crawl one source to the end (or the time limit) and return its crawl_runs row.
 
-    `progress`, if given, is called about every second with the run's row as it stands.
+    `progress`, if given, is called about every second with the run's row as
+    it stands. When `stop` is set (the daemon shuts down), the crawl gets
+    `grace` seconds to finish, then is killed and recorded as interrupted.
     """
     db_path = Path(db_path).resolve()
     with Database(db_path) as db:
@@ -99,6 +136,7 @@ def run_source(source: Source, db_path: str | os.PathLike, *, time_limit: float 
         export_state(db, db_path, source)
     log_dir = db_path.parent / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
+    prune_logs(log_dir, log_days)
     log_path = log_dir / f"run-{run_id}-{source.name}.log"
     status, reason = "ok", None
     with open(log_path, "wb") as log:
@@ -108,13 +146,18 @@ def run_source(source: Source, db_path: str | os.PathLike, *, time_limit: float 
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
-            start_new_session=True,
+            preexec_fn=new_session_dying_with_parent,
         )
+        with Database(db_path) as db:
+            db.set_lock_child(source.name, proc.pid, run_id)
         try:
-            returncode = _wait(proc, db_path, run_id, time_limit, progress)
+            returncode = _wait(proc, db_path, run_id, time_limit, progress, stop, grace)
         except subprocess.TimeoutExpired:
             _kill_group(proc)
             returncode, status, reason = None, "failed", f"time limit of {time_limit:g}s reached; crawl killed"
+        except Stopped:
+            _kill_group(proc)
+            returncode, status, reason = None, "interrupted", f"the scheduler stopped; the crawl outlived the {grace:g}s grace period"
         except KeyboardInterrupt:
             _kill_group(proc)
             with Database(db_path) as db:
@@ -129,23 +172,45 @@ def run_source(source: Source, db_path: str | os.PathLike, *, time_limit: float 
     return run
 
 
-def _wait(proc: subprocess.Popen, db_path: Path, run_id: int, time_limit: float, progress) -> int:
+def _wait(proc: subprocess.Popen, db_path: Path, run_id: int, time_limit: float, progress,
+          stop: threading.Event | None, grace: float) -> int:
     deadline = time.monotonic() + time_limit
+    stop_deadline = None
     while True:
         try:
             return proc.wait(timeout=min(1.0, max(0.01, deadline - time.monotonic())))
         except subprocess.TimeoutExpired:
             if time.monotonic() >= deadline:
                 raise
+            if stop is not None and stop.is_set():
+                stop_deadline = stop_deadline or time.monotonic() + grace
+                if time.monotonic() >= stop_deadline:
+                    raise Stopped() from None
             if progress is not None:
                 with Database(db_path) as db:
                     progress(db.run(run_id))
+
+
+def prune_logs(log_dir: Path, days: int) -> int:
+    """Delete crawl logs older than `days`; returns how many."""
+    cutoff = time.time() - days * 86400
+    removed = 0
+    for path in log_dir.glob("run-*.log"):
+        try:
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed += 1
+        except OSError:
+            continue
+    return removed
 
 
 def judge(run: dict, returncode: int, log_path: Path) -> tuple[str, str | None]:
     """The outcome of a finished crawl subprocess."""
     errors = run.get("errors") or {}
     stats = json.loads(run.get("stats") or "{}")
+    if returncode is not None and returncode < 0:
+        return "interrupted", f"crawler killed by signal {-returncode}"
     if returncode != 0:
         return "failed", f"crawler exited with code {returncode}: {last_error_line(log_path)}"
     if errors.get("ingest_worker_died"):

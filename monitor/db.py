@@ -251,6 +251,69 @@ class Database:
         )
         return cursor.rowcount
 
+    # ------------------------------------------------------------ locks
+    def acquire_lock(self, source: str) -> dict | None:
+        """Take the source's lock for this process; returns None, or the holder's row if it is alive.
+
+        A lock whose holder (and its crawler) are gone is taken over, and the
+        runs it left 'running' are recorded as interrupted.
+        """
+        import socket
+
+        from .processes import pid_alive
+
+        host = socket.gethostname()
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            row = self.db.execute("SELECT source, pid, child_pid, host, run_id, acquired_at FROM locks WHERE source = ?", [source]).fetchone()
+            if row:
+                holder = dict(zip(("source", "pid", "child_pid", "host", "run_id", "acquired_at"), row))
+                if holder["host"] != host or pid_alive(holder["pid"]) or pid_alive(holder["child_pid"]):
+                    self.db.execute("ROLLBACK")
+                    return holder
+                self.db.execute(
+                    "UPDATE crawl_runs SET status = 'interrupted', reason = ?, finished_at = ? "
+                    "WHERE source = ? AND status = 'running' AND pid = ?",
+                    [f"process {holder['pid']} ended without finishing the run (killed?)", utcnow(), source, holder["pid"]],
+                )
+            self.db.execute(
+                "INSERT OR REPLACE INTO locks (source, pid, child_pid, host, run_id, acquired_at) VALUES (?, ?, NULL, ?, NULL, ?)",
+                [source, os.getpid(), host, utcnow()],
+            )
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        return None
+
+    def set_lock_child(self, source: str, child_pid: int, run_id: int) -> None:
+        self.db.execute("UPDATE locks SET child_pid = ?, run_id = ? WHERE source = ? AND pid = ?", [child_pid, run_id, source, os.getpid()])
+
+    def release_lock(self, source: str) -> None:
+        self.db.execute("DELETE FROM locks WHERE source = ? AND pid = ?", [source, os.getpid()])
+
+    def interrupt_orphaned_runs(self) -> int:
+        """Runs left 'running' by processes that are gone (and hold no lock) become 'interrupted'."""
+        from .processes import pid_alive
+
+        count = 0
+        for run_id, pid in self.db.execute("SELECT id, pid FROM crawl_runs WHERE status = 'running'").fetchall():
+            if not pid_alive(pid):
+                self.db.execute("UPDATE crawl_runs SET status = 'interrupted', reason = ?, finished_at = ? WHERE id = ?",
+                                [f"process {pid} ended without finishing the run (killed?)", utcnow(), run_id])
+                count += 1
+        return count
+
+    def last_runs(self, source: str, limit: int = 20) -> list[dict]:
+        return self.runs(source, limit=limit)
+
+    def last_ok_start(self, source: str) -> str | None:
+        row = self.db.execute("SELECT started_at FROM crawl_runs WHERE source = ? AND status = 'ok' ORDER BY id DESC LIMIT 1", [source]).fetchone()
+        return row[0] if row else None
+
+    def sources_with_runs(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT DISTINCT source FROM crawl_runs ORDER BY source").fetchall()]
+
     # ------------------------------------------------------------ rescoring
     def posts_for_rescore(self, since: str | None = None):
         """(post id, text, kind) of stored posts, optionally only those seen since `since`."""

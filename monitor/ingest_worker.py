@@ -19,6 +19,7 @@ from rules import Detector
 
 from .db import Database
 from .ingest import ingest_post
+from .processes import die_with_parent
 
 COMMIT_EVERY = 0.5  # seconds between commits of stored posts
 PROGRESS_EVERY = 2.0  # seconds between writes of the run's counters
@@ -29,6 +30,7 @@ OUTCOME_COLUMNS = {"new": "posts_new", "updated": "posts_updated", "unchanged": 
 
 def run_worker(db_path: str, run_id: int | None, posts) -> None:
     """Ingest posts from the `posts` queue until STOP; meant as a process target."""
+    die_with_parent()  # a crawler killed outright takes its worker with it
     db = Database(db_path)
     detector = Detector()
     # The rules and vocabularies live for the whole run: keep them out of the garbage

@@ -134,3 +134,11 @@ def m0003_threads(db):
     db["threads"].create_index(["source", "thread_url"], unique=True)
     db["posts"].create_index(["source", "thread_url"])
     db["crawl_runs"].add_column("posts_missing", int)
+
+
+@migrations(name="0004_locks")
+def m0004_locks(db):
+    db["locks"].create(
+        {"source": str, "pid": int, "child_pid": int, "host": str, "run_id": int, "acquired_at": str},
+        pk="source",
+    )
