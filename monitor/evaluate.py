@@ -8,7 +8,6 @@ false-positive rate, so a rule change that trades news for ads shows up.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,21 +31,18 @@ class Example:
 
 def load_examples(path: str | Path) -> list[Example]:
     """Read a labelled JSONL file; a bad line is reported with its number."""
+    from .importer import read_rows
+
     examples = []
-    with open(path, encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise EvalFileError(f"{path}:{n}: not JSON: {exc.msg}") from None
-            missing = [k for k in ("id", "text", "label") if k not in row]
-            if missing:
-                raise EvalFileError(f"{path}:{n}: missing field(s) {', '.join(missing)}")
-            if row["label"] not in ("sale", "not_sale"):
-                raise EvalFileError(f"{path}:{n}: label must be 'sale' or 'not_sale', got {row['label']!r}")
-            examples.append(Example(str(row["id"]), str(row["text"]), row.get("lang", "?"), row["label"], row.get("category", "?")))
+    for n, row, error in read_rows(path):
+        if error is not None:
+            raise EvalFileError(f"{path}:{n}: {error}")
+        missing = [k for k in ("id", "text", "label") if k not in row]
+        if missing:
+            raise EvalFileError(f"{path}:{n}: missing field(s) {', '.join(missing)}")
+        if row["label"] not in ("sale", "not_sale"):
+            raise EvalFileError(f"{path}:{n}: label must be 'sale' or 'not_sale', got {row['label']!r}")
+        examples.append(Example(str(row["id"]), str(row["text"]), row.get("lang", "?"), row["label"], row.get("category", "?")))
     if not examples:
         raise EvalFileError(f"{path}: no examples")
     return examples

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from scrapy.http import HtmlResponse
 
-PAGES = Path(__file__).parent / "pages"
+PAGES = Path(__file__).parent / "sites"
 ROOT = Path(__file__).resolve().parent.parent
 
 

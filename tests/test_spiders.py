@@ -12,7 +12,7 @@ THREAD_URL = "https://forum.example/showthread.php?tid=4821&page=2"
 
 
 def test_mybb_thread_posts_authors_dates_and_ids():
-    posts = parse_thread(saved_response("mybb_thread_page2.html", THREAD_URL), load_preset("mybb"), "exforum")
+    posts = parse_thread(saved_response("mybb/showthread-4821-page2.html", THREAD_URL), load_preset("mybb"), "exforum")
     assert [p["post_id"] for p in posts] == ["90211", "90230", "90244"]
     assert [p["author"] for p in posts] == ["ktp_supplier", "buyer_x", "pencari_info"]
     first = posts[0]
@@ -25,7 +25,7 @@ def test_mybb_thread_posts_authors_dates_and_ids():
 
 
 def test_mybb_body_text_keeps_lines_and_drops_quote_signature_script():
-    posts = parse_thread(saved_response("mybb_thread_page2.html", THREAD_URL), load_preset("mybb"), "exforum")
+    posts = parse_thread(saved_response("mybb/showthread-4821-page2.html", THREAD_URL), load_preset("mybb"), "exforum")
     text = posts[0]["text"]
     assert text.splitlines()[0] == "Update stok: 3.000 selfie e-KTP + foto KTP asli, semua provinsi."
     assert "sample nya ada gan" not in text  # quoted reply kept apart
@@ -36,14 +36,14 @@ def test_mybb_body_text_keeps_lines_and_drops_quote_signature_script():
 
 
 def test_mybb_next_page_link_and_canonical_url():
-    response = saved_response("mybb_thread_page2.html", THREAD_URL)
+    response = saved_response("mybb/showthread-4821-page2.html", THREAD_URL)
     assert links(response, load_preset("mybb")["thread"]["next"]) == ["https://forum.example/showthread.php?tid=4821&page=3"]
     assert canonical_thread_url("https://f.example/showthread.php?tid=9&page=4#pid1") == "https://f.example/showthread.php?tid=9"
 
 
 def test_telegram_channel_page():
     url = "https://t.me/s/gudangdata_demo"
-    posts = parse_channel_page(saved_response("telegram_channel.html", url), "tg")
+    posts = parse_channel_page(saved_response("telegram/channel.html", url), "tg")
     assert [p["post_id"] for p in posts] == ["gudangdata_demo/1201", "gudangdata_demo/1202"]
     ad = posts[0]
     assert ad["url"] == "https://t.me/gudangdata_demo/1201"
@@ -54,7 +54,7 @@ def test_telegram_channel_page():
     assert "\n✅ Selfie e-KTP HD\n" in ad["text"]
     assert posts[1]["forwarded_from"] == "Info Kuota"
     assert "<script>" in posts[1]["text"]  # escaped text stays text, never markup
-    assert older_page(saved_response("telegram_channel.html", url)) == "https://t.me/s/gudangdata_demo?before=1201"
+    assert older_page(saved_response("telegram/channel.html", url)) == "https://t.me/s/gudangdata_demo?before=1201"
 
 
 def test_views_parsing():
