@@ -154,7 +154,9 @@ def crawl(sources, due, config_file, db_path, time_limit):
 @cli.command()
 @db_option
 @click.option("--time-limit", default=600, show_default=True, type=click.FloatRange(min=1), help="Seconds before a crawl is killed.")
-def demo(db_path, time_limit):
+@click.option("--serve", "then_serve", is_flag=True, help="Then serve the review page over the demo database, with a demo reviewer account.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="Port of the review page (with --serve).")
+def demo(db_path, time_limit, then_serve, port):
     """Serve the built-in demo site on 127.0.0.1, crawl it, flag it, list the flags.
 
     The demo is a small MyBB-style forum and a Telegram channel preview with
@@ -164,6 +166,7 @@ def demo(db_path, time_limit):
     \b
     Example:
         monitor demo --db /tmp/demo.db
+        monitor demo --serve      # then open the review page as the demo reviewer
     """
     from .demo import DemoServer
 
@@ -186,6 +189,26 @@ def demo(db_path, time_limit):
     failed = [r["source"] for r in runs if r["status"] != "ok"]
     if failed:
         raise click.ClickException(f"crawl failed for: {', '.join(failed)}")
+    if then_serve:
+        serve_demo(db_path, port)
+
+
+def serve_demo(db_path: str, port: int) -> None:
+    """Give the demo reviewer a new one-time password, print it, and serve the review page."""
+    import secrets
+
+    from .accounts import add_user, set_password
+    from .web import serve_app
+
+    password = secrets.token_urlsafe(12)
+    with open_db(db_path) as db:
+        if db.user("demo"):
+            set_password(db, "demo", password, by="demo")
+        else:
+            add_user(db, "demo", "reviewer", password, by="demo")
+    click.echo("")
+    click.echo(f"Review page: http://127.0.0.1:{port}/login   user: demo   one-time password: {password}")
+    serve_app(db_path, "127.0.0.1", port)
 
 
 # ---------------------------------------------------------------- listing
@@ -288,6 +311,9 @@ def ingest(file, source_name, db_path):
     detector = Detector()
     counts = {"new": 0, "updated": 0, "unchanged": 0}
     flagged, bad = 0, []
+    from .keys import secret_key
+
+    key = secret_key(db_path)
     with open_db(db_path) as db:
         run_id = db.start_run(source_name, "import")
         db.begin()
@@ -300,7 +326,7 @@ def ingest(file, source_name, db_path):
             if error is not None:
                 bad.append(f"{file}:{line}: {error}")
                 continue
-            result = ingest_post(db, detector, item)
+            result = ingest_post(db, detector, item, key)
             counts[result.outcome] += 1
             flagged += result.flag == "new"
         db.commit()
@@ -339,4 +365,4 @@ def runs(source, limit, db_path, fmt):
 
 
 # Commands defined in other modules register themselves on `cli` when imported.
-from . import cli_rules, cli_schedule  # noqa: E402,F401
+from . import cli_review, cli_rules, cli_schedule  # noqa: E402,F401

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import sqlite_utils
 
+from .db_review import ReviewQueries
 from .migrations import migrations
 
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -46,7 +47,7 @@ class StoredPost:
     outcome: str  # new, updated, unchanged
 
 
-class Database:
+class Database(ReviewQueries):
     """An opened, migrated monitor database."""
 
     def __init__(self, path: str | os.PathLike):

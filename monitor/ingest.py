@@ -6,11 +6,13 @@ again; a new or edited post is, and its flag follows the new analysis.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from rules import Detector
 
 from .db import Database
+from .keys import fingerprint
 
 
 @dataclass
@@ -20,12 +22,42 @@ class IngestResult:
     flag: str | None  # new, updated, retired or None
 
 
-def ingest_post(db: Database, detector: Detector, item: dict) -> IngestResult:
-    """Store `item`, analyse it if it is new or changed, and record the flag; all or nothing."""
+LINKABLE = {"nik", "kk", "npwp", "card", "phone", "whatsapp", "email", "telegram", "btc", "eth", "tron"}
+"""Identifier kinds that link posts: the same number, contact or wallet seen elsewhere."""
+
+
+def identifier_fingerprints(text: str, identifiers, key: bytes) -> list[tuple[str, str, str]]:
+    """(kind, keyed fingerprint, masked) of the valid, linkable identifiers of `text`."""
+    out = []
+    for ident in identifiers:
+        if ident.kind not in LINKABLE or not ident.valid:
+            continue
+        raw = text[ident.start : ident.end]
+        if ident.kind in ("nik", "kk", "npwp", "card", "phone", "whatsapp"):
+            value = re.sub(r"\D", "", raw)
+            if ident.kind in ("phone", "whatsapp"):  # 0812..., 62812..., +62 812... are one number
+                value = "62" + value[1:] if value.startswith("0") else value
+            kind = "phone" if ident.kind == "whatsapp" else ident.kind
+        elif ident.kind in ("btc", "tron"):
+            value, kind = raw, ident.kind
+        else:
+            value, kind = raw.lower().removeprefix("t.me/").removeprefix("telegram.me/").lstrip("@"), ident.kind
+        out.append((kind, fingerprint(key, kind, value), ident.masked))
+    return out
+
+
+def ingest_post(db: Database, detector: Detector, item: dict, key: bytes | None = None) -> IngestResult:
+    """Store `item`, analyse it if it is new or changed, and record the flag; all or nothing.
+
+    With `key`, the post's identifiers are stored as keyed fingerprints for linking posts.
+    """
     with db.transaction():
         stored = db.upsert_post(item)
         if stored.outcome == "unchanged":
             return IngestResult(stored.id, stored.outcome, None)
-        analysis = detector.analyze(item.get("text") or "", source_kind=item.get("kind"))
+        text = item.get("text") or ""
+        analysis = detector.analyze(text, source_kind=item.get("kind"))
         flag = db.save_flag(stored.id, analysis.to_dict())
+        if key is not None:
+            db.save_identifiers(stored.id, identifier_fingerprints(text, analysis.identifiers, key))
     return IngestResult(stored.id, stored.outcome, flag)

@@ -19,6 +19,7 @@ from rules import Detector
 
 from .db import Database
 from .ingest import ingest_post
+from .keys import secret_key
 from .processes import die_with_parent
 
 COMMIT_EVERY = 0.5  # seconds between commits of stored posts
@@ -33,6 +34,7 @@ def run_worker(db_path: str, run_id: int | None, posts) -> None:
     die_with_parent()  # a crawler killed outright takes its worker with it
     db = Database(db_path)
     detector = Detector()
+    key = secret_key(db_path)
     # The rules and vocabularies live for the whole run: keep them out of the garbage
     # collector's sight so the collections that per-post allocations trigger stay cheap.
     gc.freeze()
@@ -51,7 +53,7 @@ def run_worker(db_path: str, run_id: int | None, posts) -> None:
                 counts["posts_missing"] += db.complete_thread(item["source"], item["thread_url"], item.get("marker") or "", item["post_keys"])
             elif item is not ...:
                 db.begin()
-                result = ingest_post(db, detector, item)
+                result = ingest_post(db, detector, item, key)
                 counts[OUTCOME_COLUMNS[result.outcome]] += 1
                 counts["flags_new"] += result.flag == "new"
             now = time.monotonic()

@@ -142,3 +142,33 @@ def m0004_locks(db):
         {"source": str, "pid": int, "child_pid": int, "host": str, "run_id": int, "acquired_at": str},
         pk="source",
     )
+
+
+@migrations(name="0005_review")
+def m0005_review(db):
+    db["users"].create(
+        {"id": int, "name": str, "role": str, "password_hash": str, "disabled": int, "failed_logins": int,
+         "locked_until": str, "lang": str, "last_visit": str, "created_at": str},
+        pk="id", not_null={"name", "role", "password_hash"}, defaults={"disabled": 0, "failed_logins": 0, "lang": "id"},
+    )
+    db["users"].create_index(["name"], unique=True)
+    db["review_events"].create(
+        {"id": int, "flag_id": int, "user": str, "action": str, "reason": str, "note": str,
+         "before_status": str, "after_status": str, "at": str},
+        pk="id", foreign_keys=[("flag_id", "flags", "id")],
+    )
+    db["review_events"].create_index(["flag_id"])
+    db["review_events"].create_index(["at"])
+    db["audit"].create(
+        {"id": int, "at": str, "user": str, "action": str, "target": str, "before": str, "after": str},
+        pk="id",
+    )
+    db["audit"].create_index(["at"])
+    # Identifiers as keyed fingerprints (HMAC): the same NIK, phone or wallet links posts
+    # without this table becoming a copy of the leak.
+    db["identifiers"].create(
+        {"id": int, "post_id": int, "kind": str, "fingerprint": str, "masked": str},
+        pk="id", foreign_keys=[("post_id", "posts", "id")],
+    )
+    db["identifiers"].create_index(["fingerprint"])
+    db["identifiers"].create_index(["post_id", "kind", "fingerprint"], unique=True)
