@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
-from bs4 import BeautifulSoup
+from bs4 import BeautifulSoup, NavigableString
 
 MAX_POST_CHARS = 200_000
 MAX_IMAGES = 50
@@ -52,7 +52,16 @@ def html_to_text(html: str, drop: tuple[str, ...] = ()) -> str:
 
 
 def _text_of(node) -> str:
-    """Text of a parsed node with line breaks kept; rewrites the node's breaks in place."""
+    """Text of a parsed node with line breaks kept; rewrites the node's breaks in place.
+
+    As in a browser, line breaks in the HTML source are just spaces; only
+    <br> and block elements start new lines.
+    """
+    for string in node.find_all(string=True):
+        if type(string) is not NavigableString:  # comments, CDATA, doctypes stay what they are (invisible)
+            continue
+        if string.parent is not None and string.parent.name not in ("pre", "code", "textarea") and "\n" in string:
+            string.replace_with(re.sub(r"\s+", " ", str(string)))
     for br in node.find_all("br"):
         br.replace_with("\n")
     for block in node.find_all(_BLOCKS):
