@@ -10,6 +10,7 @@ the previous text in `post_versions`.
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import hashlib
 import json
 import os
@@ -93,7 +94,7 @@ class Database(ReviewQueries):
         key = item.get("post_id") or item["url"]
         digest = content_hash(item.get("thread_title", ""), item.get("text", ""))
         row = self.db.execute(
-            "SELECT id, content_hash, version, text, thread_title, last_seen FROM posts WHERE source = ? AND post_key = ?",
+            "SELECT id, content_hash, version, text, thread_title, last_seen, evidence_sha FROM posts WHERE source = ? AND post_key = ?",
             [item["source"], key],
         ).fetchone()
         fields = {
@@ -112,6 +113,7 @@ class Database(ReviewQueries):
             "images": json.dumps(item.get("images") or []),
             "views": item.get("views"),
             "forwarded_from": item.get("forwarded_from"),
+            "evidence_sha": item.get("evidence_sha"),
         }
         if row is None:
             pk = self._insert("posts", {
@@ -119,7 +121,7 @@ class Database(ReviewQueries):
                 "version": 1, "first_seen": now, "last_seen": now, "updated_at": now,
             })
             return StoredPost(pk, "new")
-        pk, old_hash, version, old_text, old_title, old_seen = row
+        pk, old_hash, version, old_text, old_title, old_seen, old_evidence = row
         if old_hash == digest:
             self.db.execute(
                 "UPDATE posts SET last_seen = ?, missing_since = NULL, views = coalesce(?, views) WHERE id = ?",
@@ -128,7 +130,8 @@ class Database(ReviewQueries):
             return StoredPost(pk, "unchanged")
         with self.db.atomic():  # the old version and the new text land together
             self._insert("post_versions", {"post_id": pk, "version": version, "content_hash": old_hash,
-                                           "thread_title": old_title, "text": old_text, "seen_until": old_seen})
+                                           "thread_title": old_title, "text": old_text, "seen_until": old_seen,
+                                           "evidence_sha": old_evidence})
             self.db["posts"].update(pk, {**fields, "content_hash": digest, "version": version + 1,
                                          "last_seen": now, "updated_at": now, "missing_since": None})
         return StoredPost(pk, "updated")
@@ -229,6 +232,41 @@ class Database(ReviewQueries):
     def search_posts(self, query: str, limit: int = 20) -> list[dict]:
         """Full-text search on post text; the query is quoted so user input is never FTS syntax."""
         return list(self.db["posts"].search(query, limit=limit, quote=True))
+
+    # ------------------------------------------------------------ evidence
+    @property
+    def evidence_dir(self) -> Path:
+        return self.path.parent / "evidence"
+
+    def save_evidence(self, item: dict) -> bool:
+        """Store a captured page (once per distinct content); returns True when it was new."""
+        sha = item["sha256"]
+        path = self.evidence_dir / sha[:2] / f"{sha}.gz"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp")
+            tmp.write_bytes(gzip.compress(item["body"], compresslevel=3))
+            tmp.replace(path)
+        cursor = self.db.execute(
+            "INSERT INTO evidence (sha256, url, status, headers, size, first_fetched_at, last_fetched_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT(sha256) DO UPDATE SET last_fetched_at = excluded.last_fetched_at",
+            [sha, item["url"], item.get("status"), json.dumps(item.get("headers") or {}), len(item["body"]),
+             item["fetched_at"], item["fetched_at"]],
+        )
+        return cursor.rowcount == 1
+
+    def evidence(self, sha: str | None) -> dict | None:
+        if not sha:
+            return None
+        rows = list(self.db["evidence"].rows_where("sha256 = ?", [sha]))
+        return rows[0] if rows else None
+
+    def evidence_bytes(self, sha: str) -> bytes | None:
+        path = self.evidence_dir / sha[:2] / f"{sha}.gz"
+        try:
+            return gzip.decompress(path.read_bytes())
+        except (OSError, EOFError):
+            return None
 
     # ------------------------------------------------------------ threads
     def known_threads(self, source: str) -> dict[str, str]:

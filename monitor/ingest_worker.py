@@ -48,10 +48,14 @@ def run_worker(db_path: str, run_id: int | None, posts) -> None:
                 item = ...  # nothing arrived: commit what is pending
             if item is STOP:
                 break
-            if item is not ... and item.pop("_type", "Post") == "ThreadComplete":
+            kind = item.pop("_type", "Post") if isinstance(item, dict) else None
+            if kind == "Evidence":
+                db.begin()
+                db.save_evidence(item)
+            elif kind == "ThreadComplete":
                 db.begin()
                 counts["posts_missing"] += db.complete_thread(item["source"], item["thread_url"], item.get("marker") or "", item["post_keys"])
-            elif item is not ...:
+            elif kind == "Post":
                 db.begin()
                 result = ingest_post(db, detector, item, key)
                 counts[OUTCOME_COLUMNS[result.outcome]] += 1

@@ -172,3 +172,15 @@ def m0005_review(db):
     )
     db["identifiers"].create_index(["fingerprint"])
     db["identifiers"].create_index(["post_id", "kind", "fingerprint"], unique=True)
+
+
+@migrations(name="0006_evidence")
+def m0006_evidence(db):
+    # Captured pages, addressed by the SHA-256 of their bytes; the bytes live gzipped in
+    # evidence/<first two hex digits>/<sha256>.gz beside the database.
+    db["evidence"].create(
+        {"sha256": str, "url": str, "status": int, "headers": str, "size": int, "first_fetched_at": str, "last_fetched_at": str},
+        pk="sha256",
+    )
+    db["posts"].add_column("evidence_sha", str)
+    db["post_versions"].add_column("evidence_sha", str)

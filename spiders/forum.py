@@ -19,6 +19,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import scrapy
 
 from .errors import ErrorCounterMixin
+from .evidence import with_evidence
 from .items import Post, ThreadComplete
 from .presets import load_preset
 from .session import LoginMixin, StateDir
@@ -282,7 +283,7 @@ class ForumSpider(ErrorCounterMixin, LoginMixin, scrapy.Spider):
             yield from self.relogin(response)
             return
         posts = parse_thread(response, self.preset, self.source)
-        yield from posts
+        yield from with_evidence(posts, response)
         keys = response.meta.get("post_keys", []) + [p["post_id"] or p["url"] for p in posts]
         next_pages = links(response, self.preset["thread"].get("next"), self.preset)
         if next_pages:

@@ -21,6 +21,18 @@ class Post(scrapy.Item):
     views = scrapy.Field()
     forwarded_from = scrapy.Field()
     fetched_at = scrapy.Field()
+    evidence_sha = scrapy.Field()  # SHA-256 of the captured page the post was read from
+
+
+class Evidence(scrapy.Item):
+    """A captured page: what was seen, where and when, so a takedown request can cite it."""
+
+    url = scrapy.Field()
+    status = scrapy.Field()
+    headers = scrapy.Field()  # the response headers, as {name: value}
+    body = scrapy.Field()  # the raw bytes as received (after transfer decoding)
+    sha256 = scrapy.Field()
+    fetched_at = scrapy.Field()
 
 
 class ThreadComplete(scrapy.Item):

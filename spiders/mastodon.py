@@ -15,6 +15,7 @@ from urllib.parse import quote, urlencode
 import scrapy
 
 from .errors import ErrorCounterMixin
+from .evidence import with_evidence
 from .forum import now_iso
 from .items import Post
 from .text import extract
@@ -123,7 +124,7 @@ class MastodonSpider(ErrorCounterMixin, scrapy.Spider):
                 self.logger.warning("%s: the timeline is empty", response.url)
                 self.crawler.stats.set_value("monitor/empty_timeline", 1)
             return
-        yield from parse_statuses(statuses, self.source)
+        yield from with_evidence(parse_statuses(statuses, self.source), response)
         oldest = min((s.get("id") for s in statuses if isinstance(s, dict) and s.get("id")), key=_id_key, default=None)
         if oldest and self.pages < self.max_pages:
             yield scrapy.Request(self._url(oldest), callback=self.parse, errback=self.request_failed, meta=self.meta)

@@ -12,6 +12,7 @@ import re
 import scrapy
 
 from .errors import ErrorCounterMixin
+from .evidence import with_evidence
 from .forum import now_iso
 from .items import Post
 from .text import extract
@@ -111,7 +112,7 @@ class TelegramSpider(ErrorCounterMixin, scrapy.Spider):
             self.logger.error("channel %s has no public preview at %s", self.channel, response.url)
             self.crawler.stats.set_value("monitor/no_preview", 1)
             return
-        yield from parse_channel_page(response, self.source)
+        yield from with_evidence(parse_channel_page(response, self.source), response)
         older = older_page(response)
         if older and self.pages < self.max_pages:
             yield scrapy.Request(older, callback=self.parse, errback=self.request_failed, meta=self.meta)

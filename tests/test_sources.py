@@ -1,6 +1,8 @@
 """Forum engines as data: each preset crawls its saved pages end to end from a local server."""
 
 import copy
+import gzip
+import hashlib
 import json
 import sqlite3
 
@@ -45,6 +47,12 @@ def test_engine_preset_crawls_saved_pages_into_the_database(tmp_path, engine):
     assert status == "ok" and pages >= 5 and json.loads(errors) == {}
     threads = con.execute("SELECT count(*) FROM threads WHERE source = ?", [engine]).fetchone()[0]
     assert threads >= 2, "threads read to their last page are recorded for incremental crawls"
+    shas = {sha for (sha,) in con.execute("SELECT evidence_sha FROM posts")}
+    assert None not in shas, "every post cites the captured page it was read from"
+    for sha, url, size in con.execute("SELECT sha256, url, size FROM evidence"):
+        body = gzip.decompress((tmp_path / "evidence" / sha[:2] / f"{sha}.gz").read_bytes())
+        assert hashlib.sha256(body).hexdigest() == sha and len(body) == size and url.startswith(srv.url)
+    assert shas <= {sha for (sha,) in con.execute("SELECT sha256 FROM evidence")}
 
 
 @pytest.mark.parametrize("engine", sorted(ENGINES))

@@ -182,8 +182,13 @@ def test_csrf_roles_and_reveal(site, browser):
     assert "3171014508920007" in page.content()
     assert sqlite3.connect(db_path).execute(
         "SELECT count(*) FROM audit WHERE user = 'ana' AND action = 'identifiers.reveal' AND target = ?", [f"post:{post_id}"]).fetchone()[0] == 1
+    page.goto(f"{url}/posts/{post_id}")
+    page.click("#evidence-link")
+    capture = page.inner_text("pre.capture")
+    assert 'class="post_body' in capture, "the captured page, shown as text"
+    assert page.locator("pre.capture div, pre.capture script").count() == 0
     csv_text = admin.request.get(f"{url}/audit.csv").text()
-    assert "identifiers.reveal" in csv_text and "login" in csv_text
+    assert "identifiers.reveal" in csv_text and "login" in csv_text and "evidence.read" in csv_text
     admin.close()
 
 

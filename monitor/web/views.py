@@ -23,6 +23,7 @@ from .i18n import LANGS
 JAKARTA = ZoneInfo("Asia/Jakarta")
 SEVERITIES = ("critical", "high", "medium", "low")
 CATEGORIES = ("ektp_selfie", "id_documents", "database_dump", "combolist_credentials", "other_pii")
+EVIDENCE_SHOWN = 500_000  # bytes of a captured page shown at most
 STATUSES = ("new", "confirmed", "dismissed", "escalated", "requested", "removed", "still_online")
 
 
@@ -170,11 +171,28 @@ def register(app) -> None:
                  for i in identifiers if i.kind not in ("price", "volume")]
         versions = [{**v, "segments": segments(v["text"] or "", [], reveal)} for v in g.db.post_versions(post_id)]
         href, onion = link_of(post["url"])
+        evidence = g.db.evidence(post.get("evidence_sha"))
         return render_template("post.html", post=post, flag=flag, segments=segments(post["text"] or "", matches, reveal),
+                               evidence=evidence,
                                identifiers=shown, reveal=reveal, versions=versions, href=href, onion=onion,
                                images=json.loads(post["images"] or "[]"), linked=g.db.linked_posts(post_id),
                                events=g.db.review_events(flag["id"]) if flag else [],
                                reasons=json.loads(flag["reasons"]) if flag else [])
+
+    @app.route("/posts/<int:post_id>/evidence/<sha>")
+    def evidence_page(post_id, sha):
+        """The captured page as escaped text, never as live HTML; reading it is audited (chain of custody)."""
+        post = g.db.post(post_id)
+        versions = {v.get("evidence_sha") for v in g.db.post_versions(post_id)} if post else set()
+        if post is None or (sha != post.get("evidence_sha") and sha not in versions):
+            abort(404)
+        meta = g.db.evidence(sha)
+        body = g.db.evidence_bytes(sha)
+        if meta is None or body is None:
+            abort(404)
+        g.db.audit(g.user["name"], "evidence.read", f"post:{post_id}", None, {"sha256": sha})
+        text = body[:EVIDENCE_SHOWN].decode("utf-8", errors="replace")
+        return render_template("evidence.html", post=post, meta=meta, text=text, cut=len(body) > EVIDENCE_SHOWN)
 
     @app.route("/audit")
     @requires("admin")
