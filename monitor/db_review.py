@@ -78,7 +78,8 @@ class ReviewQueries:
 
     # ------------------------------------------------------------ the queue
     def queue(self, since: str, until: str, source: str | None = None, category: str | None = None,
-              severity: str | None = None, status: str | None = None, q: str | None = None, limit: int = 200) -> list[dict]:
+              severity: str | None = None, status: str | None = None, q: str | None = None, limit: int = 100,
+              offset: int = 0) -> list[dict]:
         """Active flags raised in [since, until) with their posts, most severe first; `q` is full-text, quoted."""
         where, params = ["f.active = 1", "f.created_at >= ?", "f.created_at < ?"], [since, until]
         if source:
@@ -103,7 +104,7 @@ class ReviewQueries:
             WHERE {' AND '.join(where)}
             ORDER BY CASE f.severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END,
                      f.score DESC, f.id
-            LIMIT {int(limit)}
+            LIMIT {int(limit)} OFFSET {int(offset)}
         """
         cursor = self.db.execute(sql, params)
         cols = [c[0] for c in cursor.description]

@@ -184,3 +184,8 @@ def m0006_evidence(db):
     )
     db["posts"].add_column("evidence_sha", str)
     db["post_versions"].add_column("evidence_sha", str)
+
+
+@migrations(name="0007_flag_dates")
+def m0007_flag_dates(db):
+    db["flags"].create_index(["created_at"])

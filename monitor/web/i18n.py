@@ -58,6 +58,7 @@ STRINGS = {
     "dismissed": ("ditolak", "dismissed"),
     "precision": ("presisi", "precision"),
     "evidence": ("Bukti", "Evidence"),
+    "next_page": ("Halaman berikutnya", "Next page"),
     "show_capture": ("tampilkan halaman yang ditangkap (tercatat di audit)", "show the captured page (written to the audit log)"),
     "no_evidence": ("Belum ada tangkapan halaman untuk pos ini.", "No page capture for this post yet."),
 }

@@ -23,6 +23,7 @@ from .i18n import LANGS
 JAKARTA = ZoneInfo("Asia/Jakarta")
 SEVERITIES = ("critical", "high", "medium", "low")
 CATEGORIES = ("ektp_selfie", "id_documents", "database_dump", "combolist_credentials", "other_pii")
+QUEUE_PAGE = 100  # flags per queue page
 EVIDENCE_SHOWN = 500_000  # bytes of a captured page shown at most
 STATUSES = ("new", "confirmed", "dismissed", "escalated", "requested", "removed", "still_online")
 
@@ -127,7 +128,9 @@ def register(app) -> None:
         for key, allowed in (("category", CATEGORIES), ("severity", SEVERITIES), ("status", STATUSES)):
             if filters[key] and filters[key] not in allowed:
                 abort(400, f"unknown {key}")
-        items = g.db.queue(since, until, q=args.get("q"), **filters)
+        page = args.get("page", "1")
+        page = int(page) if page.isdigit() and 0 < int(page) < 10_000 else 1
+        items = g.db.queue(since, until, q=args.get("q"), limit=QUEUE_PAGE, offset=(page - 1) * QUEUE_PAGE, **filters)
         for item in items:
             item["segments"] = segments(item["text"] or "", json.loads(item["matches"] or "[]"))
             item["categories"] = json.loads(item["categories"] or "[]")
@@ -136,7 +139,9 @@ def register(app) -> None:
             item["linked"] = g.db.linked_posts(item["post_id"], limit=5)
         if not args:
             g.db.update_user(g.user["name"], last_visit=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+        next_args = {**args.to_dict(), "from": start.isoformat(), "to": end.isoformat(), "page": page + 1}
         return render_template("queue.html", items=items, start=start, end=end, args=args, choices=g.db.queue_choices(),
+                               next_page=url_for("queue", **next_args) if len(items) == QUEUE_PAGE else None,
                                severities=SEVERITIES, categories=CATEGORIES, statuses=STATUSES, reasons=DISMISS_REASONS)
 
     @app.route("/flags/<int:flag_id>/decide", methods=["POST"])
