@@ -139,6 +139,10 @@ def test_keyboard_triage_filter_search_and_screenshot(site, browser):
     page.click("#filters button")
     texts = page.locator("#queue .item pre.text").all_inner_texts()
     assert texts and all("combolist" in t.lower() for t in texts)
+    assert "Tombol" in page.inner_text("#legend")  # Bahasa Indonesia by default
+    page.click('button[name="lang"][value="en"]')
+    assert page.inner_text("#legend").startswith("Keys: j/k move")
+    assert sqlite3.connect(db_path).execute("SELECT lang FROM users WHERE name = 'rina'").fetchone() == ("en",)
     context.close()
 
 
