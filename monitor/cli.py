@@ -365,4 +365,4 @@ def runs(source, limit, db_path, fmt):
 
 
 # Commands defined in other modules register themselves on `cli` when imported.
-from . import cli_review, cli_rules, cli_schedule  # noqa: E402,F401
+from . import cli_review, cli_rules, cli_schedule, cli_takedown  # noqa: E402,F401

@@ -20,6 +20,7 @@ from pathlib import Path
 import sqlite_utils
 
 from .db_review import ReviewQueries
+from .db_takedown import TakedownQueries
 from .migrations import migrations
 
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -48,7 +49,7 @@ class StoredPost:
     outcome: str  # new, updated, unchanged
 
 
-class Database(ReviewQueries):
+class Database(ReviewQueries, TakedownQueries):
     """An opened, migrated monitor database."""
 
     def __init__(self, path: str | os.PathLike):

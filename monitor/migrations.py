@@ -189,3 +189,19 @@ def m0006_evidence(db):
 @migrations(name="0007_flag_dates")
 def m0007_flag_dates(db):
     db["flags"].create_index(["created_at"])
+
+
+@migrations(name="0008_takedown")
+def m0008_takedown(db):
+    db["takedown_batches"].create(
+        {"id": int, "platform": str, "created_at": str, "created_by": str, "format": str, "out_dir": str, "posts": int},
+        pk="id",
+    )
+    db["takedown_items"].create(
+        {"id": int, "batch_id": int, "flag_id": int, "post_id": int, "url": str, "platform": str, "requested_at": str,
+         "status": str,  # requested, still_online, removed, unreachable, escalated
+         "last_checked_at": str, "removed_at": str, "check_detail": str},
+        pk="id", foreign_keys=[("batch_id", "takedown_batches", "id"), ("flag_id", "flags", "id")],
+    )
+    db["takedown_items"].create_index(["flag_id"], unique=True)  # a post is requested once
+    db["takedown_items"].create_index(["batch_id"])

@@ -1,0 +1,100 @@
+"""SQL for takedown requests, re-checks and retention (mixed into Database)."""
+
+from __future__ import annotations
+
+import json
+
+
+def _now() -> str:
+    from .db import utcnow
+
+    return utcnow()
+
+
+class TakedownQueries:
+    db: object
+
+    def confirmed_not_requested(self, since: str | None = None) -> list[dict]:
+        """Confirmed, active flags with their posts that no takedown batch holds yet."""
+        sql = """
+            SELECT f.id AS flag_id, f.post_id, f.severity, f.categories, f.reasons, f.identifiers, f.created_at,
+                   p.source, p.kind, p.url, p.post_id AS site_post_id, p.first_seen, p.last_seen, p.evidence_sha, p.text
+            FROM flags f JOIN posts p ON p.id = f.post_id
+            WHERE f.active = 1 AND f.status = 'confirmed'
+              AND NOT EXISTS (SELECT 1 FROM takedown_items t WHERE t.flag_id = f.id)
+        """
+        params = []
+        if since:
+            sql += " AND f.created_at >= ?"
+            params.append(since)
+        cursor = self.db.execute(sql + " ORDER BY f.id", params)
+        cols = [c[0] for c in cursor.description]
+        return [dict(zip(cols, r)) for r in cursor.fetchall()]
+
+    def create_batch(self, platform: str, user: str, fmt: str, out_dir: str, rows: list[dict]) -> int:
+        now = _now()
+        with self.db.atomic():
+            batch_id = self._insert("takedown_batches", {"platform": platform, "created_at": now, "created_by": user,
+                                                         "format": fmt, "out_dir": out_dir, "posts": len(rows)})
+            for row in rows:
+                self._insert("takedown_items", {"batch_id": batch_id, "flag_id": row["flag_id"], "post_id": row["post_id"],
+                                                "url": row["url"], "platform": platform, "requested_at": now, "status": "requested"})
+                self.db.execute("UPDATE flags SET status = 'requested', updated_at = ? WHERE id = ?", [now, row["flag_id"]])
+        return batch_id
+
+    def batch(self, batch_id: int) -> dict | None:
+        rows = list(self.db["takedown_batches"].rows_where("id = ?", [batch_id]))
+        return rows[0] if rows else None
+
+    def items_to_recheck(self, batch_id: int | None = None, requested_before: str | None = None) -> list[dict]:
+        sql = """SELECT t.*, p.source, p.kind, p.post_id AS site_post_id FROM takedown_items t JOIN posts p ON p.id = t.post_id
+                 WHERE t.status IN ('requested', 'still_online', 'unreachable', 'escalated')"""
+        params: list = []
+        if batch_id is not None:
+            sql += " AND t.batch_id = ?"
+            params.append(batch_id)
+        if requested_before:
+            sql += " AND t.requested_at <= ?"
+            params.append(requested_before)
+        cursor = self.db.execute(sql + " ORDER BY t.id", params)
+        cols = [c[0] for c in cursor.description]
+        return [dict(zip(cols, r)) for r in cursor.fetchall()]
+
+    def record_check(self, item_id: int, flag_id: int, status: str, detail: str) -> None:
+        now = _now()
+        removed_at = now if status == "removed" else None
+        self.db.execute("UPDATE takedown_items SET status = ?, last_checked_at = ?, check_detail = ?, "
+                        "removed_at = coalesce(removed_at, ?) WHERE id = ?", [status, now, detail, removed_at, item_id])
+        if status in ("removed", "still_online", "escalated"):
+            self.db.execute("UPDATE flags SET status = ?, updated_at = ? WHERE id = ?", [status, now, flag_id])
+
+    def takedown_items(self) -> list[dict]:
+        return list(self.db["takedown_items"].rows_where(order_by="id"))
+
+    # ------------------------------------------------------------ retention
+    def purge_candidates(self, cutoff: str) -> dict:
+        """What retention removes: dismissed posts last seen before `cutoff`, and captures last fetched
+        before it that no open case (confirmed, requested, still online, escalated) cites."""
+        posts = [r[0] for r in self.db.execute(
+            "SELECT p.id FROM posts p JOIN flags f ON f.post_id = p.id WHERE f.status = 'dismissed' AND p.last_seen < ?",
+            [cutoff]).fetchall()]
+        open_cases = "('confirmed', 'requested', 'still_online', 'escalated', 'unreachable')"
+        evidence = [r[0] for r in self.db.execute(f"""
+            SELECT e.sha256 FROM evidence e WHERE e.last_fetched_at < ?
+              AND NOT EXISTS (SELECT 1 FROM posts p JOIN flags f ON f.post_id = p.id
+                              WHERE f.status IN {open_cases} AND p.evidence_sha = e.sha256)
+              AND NOT EXISTS (SELECT 1 FROM post_versions v JOIN flags f ON f.post_id = v.post_id
+                              WHERE f.status IN {open_cases} AND v.evidence_sha = e.sha256)""", [cutoff]).fetchall()]
+        return {"posts": posts, "evidence": evidence}
+
+    def purge(self, post_ids: list[int], evidence: list[str]) -> None:
+        ids = json.dumps(post_ids)
+        with self.db.atomic():
+            for table, column in (("review_events", "flag_id IN (SELECT id FROM flags WHERE post_id IN (SELECT value FROM json_each(?)))"),
+                                  ("flag_changes", "post_id IN (SELECT value FROM json_each(?))"),
+                                  ("flags", "post_id IN (SELECT value FROM json_each(?))"),
+                                  ("identifiers", "post_id IN (SELECT value FROM json_each(?))"),
+                                  ("post_versions", "post_id IN (SELECT value FROM json_each(?))"),
+                                  ("posts", "id IN (SELECT value FROM json_each(?))")):
+                self.db.execute(f"DELETE FROM {table} WHERE {column}", [ids])
+            self.db.execute("DELETE FROM evidence WHERE sha256 IN (SELECT value FROM json_each(?))", [json.dumps(evidence)])
