@@ -137,6 +137,12 @@ class Database(ReviewQueries, TakedownQueries):
                                          "last_seen": now, "updated_at": now, "missing_since": None})
         return StoredPost(pk, "updated")
 
+    def _dicts(self, sql: str, params: list | tuple = ()) -> list[dict]:
+        """Rows of a query as dicts keyed by column name."""
+        cursor = self.db.execute(sql, params)
+        cols = [c[0] for c in cursor.description]
+        return [dict(zip(cols, r)) for r in cursor.fetchall()]
+
     def _insert(self, table: str, record: dict) -> int:
         """A plain INSERT; sqlite-utils' insert() inspects the table each call, too slow per post."""
         cols = list(record)
@@ -187,37 +193,12 @@ class Database(ReviewQueries, TakedownQueries):
 
     def list_flags(self, since: str | None = None, status: str | None = None, limit: int | None = None,
                    sources: list[str] | None = None) -> list[dict]:
-        """Active flags with their post, most severe first."""
-        where, params = ["f.active = 1"], []
-        if sources:
-            where.append(f"p.source IN ({','.join('?' * len(sources))})")
-            params.extend(sources)
-        if since:
-            where.append("f.created_at >= ?")
-            params.append(since)
-        if status:
-            where.append("f.status = ?")
-            params.append(status)
-        sql = f"""
-            SELECT f.id, f.post_id, f.status, f.severity, f.score, f.categories, f.reasons, f.lang,
-                   f.created_at, p.source, p.url, p.author, p.thread_title, p.posted_at, p.text,
-                   p.first_seen, p.last_seen
-            FROM flags f JOIN posts p ON p.id = f.post_id
-            WHERE {' AND '.join(where)}
-            ORDER BY CASE f.severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END,
-                     f.score DESC, f.id
-        """
-        if limit:
-            sql += f" LIMIT {int(limit)}"
-        cursor = self.db.execute(sql, params)
-        cols = [c[0] for c in cursor.description]
-        out = []
-        for values in cursor.fetchall():
-            row = dict(zip(cols, values))
+        """Active flags with their post, most severe first; categories and reasons decoded."""
+        rows = self.queue(since=since, status=status, limit=limit, sources=sources)
+        for row in rows:
             row["categories"] = json.loads(row["categories"] or "[]")
             row["reasons"] = json.loads(row["reasons"] or "[]")
-            out.append(row)
-        return out
+        return rows
 
     def flag_counts_by_category(self, sources: list[str] | None = None) -> dict[str, int]:
         """Active flags per category, optionally only for posts of `sources`."""

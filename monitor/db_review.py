@@ -39,9 +39,7 @@ class ReviewQueries:
         sql = "SELECT id, at, user, action, target, before, after FROM audit ORDER BY id DESC"
         if limit:
             sql += f" LIMIT {int(limit)}"
-        cursor = self.db.execute(sql)
-        cols = [c[0] for c in cursor.description]
-        return [dict(zip(cols, r)) for r in cursor.fetchall()]
+        return self._dicts(sql)
 
     # ------------------------------------------------------------ decisions
     def flag(self, flag_id: int) -> dict | None:
@@ -77,38 +75,35 @@ class ReviewQueries:
         return rows
 
     # ------------------------------------------------------------ the queue
-    def queue(self, since: str, until: str, source: str | None = None, category: str | None = None,
-              severity: str | None = None, status: str | None = None, q: str | None = None, limit: int = 100,
-              offset: int = 0) -> list[dict]:
+    def queue(self, since: str | None = None, until: str | None = None, source: str | None = None,
+              category: str | None = None, severity: str | None = None, status: str | None = None, q: str | None = None,
+              limit: int | None = 100, offset: int = 0, sources: list[str] | None = None) -> list[dict]:
         """Active flags raised in [since, until) with their posts, most severe first; `q` is full-text, quoted."""
-        where, params = ["f.active = 1", "f.created_at >= ?", "f.created_at < ?"], [since, until]
-        if source:
-            where.append("p.source = ?")
-            params.append(source)
-        if category:
-            where.append("EXISTS (SELECT 1 FROM json_each(f.categories) c WHERE c.value = ?)")
-            params.append(category)
-        if severity:
-            where.append("f.severity = ?")
-            params.append(severity)
-        if status:
-            where.append("f.status = ?")
-            params.append(status)
+        where: list[str] = ["f.active = 1"]
+        params: list = []
+        for clause, value in (("f.created_at >= ?", since), ("f.created_at < ?", until), ("p.source = ?", source),
+                              ("EXISTS (SELECT 1 FROM json_each(f.categories) c WHERE c.value = ?)", category),
+                              ("f.severity = ?", severity), ("f.status = ?", status)):
+            if value:
+                where.append(clause)
+                params.append(value)
+        if sources:
+            where.append(f"p.source IN ({','.join('?' * len(sources))})")
+            params.extend(sources)
         if q and q.strip():
             where.append("p.id IN (SELECT rowid FROM posts_fts WHERE posts_fts MATCH ?)")
             params.append(self.db.quote_fts(q.strip()[:200]))
         sql = f"""
-            SELECT f.id, f.post_id, f.status, f.severity, f.score, f.categories, f.reasons, f.matches, f.created_at,
-                   p.source, p.kind, p.url, p.author, p.thread_title, p.posted_at, p.text, p.images
+            SELECT f.id, f.post_id, f.status, f.severity, f.score, f.categories, f.reasons, f.matches, f.lang, f.created_at,
+                   p.source, p.kind, p.url, p.author, p.thread_title, p.posted_at, p.text, p.images, p.first_seen, p.last_seen
             FROM flags f JOIN posts p ON p.id = f.post_id
             WHERE {' AND '.join(where)}
             ORDER BY CASE f.severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END,
                      f.score DESC, f.id
-            LIMIT {int(limit)} OFFSET {int(offset)}
         """
-        cursor = self.db.execute(sql, params)
-        cols = [c[0] for c in cursor.description]
-        return [dict(zip(cols, r)) for r in cursor.fetchall()]
+        if limit:
+            sql += f" LIMIT {int(limit)} OFFSET {int(offset)}"
+        return self._dicts(sql, params)
 
     def queue_choices(self) -> dict:
         return {"sources": [r[0] for r in self.db.execute("SELECT DISTINCT source FROM posts ORDER BY source").fetchall()]}
@@ -136,6 +131,4 @@ class ReviewQueries:
             JOIN posts p ON p.id = o.post_id LEFT JOIN flags f ON f.post_id = p.id
             WHERE i.post_id = ? ORDER BY o.post_id DESC LIMIT ?
         """
-        cursor = self.db.execute(sql, [post_id, limit])
-        cols = [c[0] for c in cursor.description]
-        return [dict(zip(cols, r)) for r in cursor.fetchall()]
+        return self._dicts(sql, [post_id, limit])

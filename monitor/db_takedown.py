@@ -27,9 +27,7 @@ class TakedownQueries:
         if since:
             sql += " AND f.created_at >= ?"
             params.append(since)
-        cursor = self.db.execute(sql + " ORDER BY f.id", params)
-        cols = [c[0] for c in cursor.description]
-        return [dict(zip(cols, r)) for r in cursor.fetchall()]
+        return self._dicts(sql + " ORDER BY f.id", params)
 
     def create_batch(self, platform: str, user: str, fmt: str, out_dir: str, rows: list[dict]) -> int:
         now = _now()
@@ -56,9 +54,7 @@ class TakedownQueries:
         if requested_before:
             sql += " AND t.requested_at <= ?"
             params.append(requested_before)
-        cursor = self.db.execute(sql + " ORDER BY t.id", params)
-        cols = [c[0] for c in cursor.description]
-        return [dict(zip(cols, r)) for r in cursor.fetchall()]
+        return self._dicts(sql + " ORDER BY t.id", params)
 
     def record_check(self, item_id: int, flag_id: int, status: str, detail: str) -> None:
         now = _now()
