@@ -120,12 +120,18 @@ def export_row(row: dict, platform: Platform) -> dict:
     }
 
 
+def spreadsheet_safe(value) -> str:
+    """A cell value a spreadsheet will not run: text starting with = + - @ (a formula) gets a leading quote."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
 def write_list(rows: list[dict], fmt: str, path: Path) -> Path:
     if fmt == "csv":
         with open(path, "w", newline="", encoding="utf-8") as fh:
             writer = csv.DictWriter(fh, fieldnames=COLUMNS)
             writer.writeheader()
-            writer.writerows(rows)
+            writer.writerows({c: spreadsheet_safe(row[c]) for c in COLUMNS} for row in rows)
     elif fmt == "json":
         path.write_text(json.dumps(rows, ensure_ascii=False, indent=2), encoding="utf-8")
     elif fmt == "xlsx":
@@ -136,8 +142,7 @@ def write_list(rows: list[dict], fmt: str, path: Path) -> Path:
         sheet.title = "takedown"
         sheet.append(COLUMNS)
         for row in rows:
-            # A cell starting with = + - @ would be a formula to a spreadsheet: keep hostile text as text.
-            sheet.append([("'" + str(row[c])) if str(row[c])[:1] in "=+-@" else row[c] for c in COLUMNS])
+            sheet.append([spreadsheet_safe(row[c]) for c in COLUMNS])
         book.save(path)
     elif fmt == "md":
         lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]

@@ -183,3 +183,11 @@ def test_crawled_posts_cite_their_captured_page(tmp_path):
     assert sha in (folder / "letter_en.md").read_text() and sha in (folder / "letter_id.md").read_text()
     assert con.execute("SELECT after FROM audit WHERE action = 'evidence.export'").fetchone()[0] == json.dumps({"sha256": [sha]})
     assert valid_niks_in(out) == []
+
+
+def test_exports_never_hand_a_spreadsheet_a_formula():
+    from monitor.takedown import spreadsheet_safe
+
+    assert spreadsheet_safe('=HYPERLINK("http://x","y")') == '\'=HYPERLINK("http://x","y")'
+    assert spreadsheet_safe("@SUM(A1)") == "'@SUM(A1)" and spreadsheet_safe("-2+3") == "'-2+3"
+    assert spreadsheet_safe("Jual data KTP") == "Jual data KTP"

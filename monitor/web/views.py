@@ -17,6 +17,7 @@ from rules.identifiers import MASKED_KINDS
 
 from ..accounts import AccountError, ROLES, add_user, authenticate, set_disabled
 from ..review import DISMISS_REASONS, ReviewError, decide
+from ..takedown import spreadsheet_safe
 from . import requires
 from .i18n import LANGS
 
@@ -100,7 +101,8 @@ def register(app) -> None:
                 session["user"] = user["name"]
                 session["csrf"] = secrets.token_urlsafe(32)
                 target = request.args.get("next", "")
-                return redirect(target if target.startswith("/") and not target.startswith("//") else url_for("queue"))
+                local = target.startswith("/") and not target.startswith(("//", "/\\")) and "\\" not in target
+                return redirect(target if local else url_for("queue"))
             error = "locked" if why == "locked" else "bad_login"
         session["login_csrf"] = session.get("login_csrf") or secrets.token_urlsafe(32)
         return render_template("login.html", error=error, login_csrf=session["login_csrf"]), (401 if error else 200)
@@ -211,7 +213,7 @@ def register(app) -> None:
         writer = csv.writer(buf)
         writer.writerow(["id", "at", "user", "action", "target", "before", "after"])
         for row in reversed(g.db.audit_log(None)):
-            writer.writerow([row[k] for k in ("id", "at", "user", "action", "target", "before", "after")])
+            writer.writerow([spreadsheet_safe(row[k]) for k in ("id", "at", "user", "action", "target", "before", "after")])
         g.db.audit(g.user["name"], "audit.export", "audit.csv")
         return Response(buf.getvalue(), mimetype="text/csv", headers={"Content-Disposition": "attachment; filename=audit.csv"})
 
