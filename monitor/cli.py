@@ -207,7 +207,7 @@ def serve_demo(db_path: str, port: int) -> None:
         else:
             add_user(db, "demo", "reviewer", password, by="demo")
     click.echo("")
-    click.echo(f"Review page: http://127.0.0.1:{port}/login   user: demo   one-time password: {password}")
+    click.echo(f"Review page: log in at /login as user 'demo' with the one-time password {password}")
     serve_app(db_path, "127.0.0.1", port)
 
 

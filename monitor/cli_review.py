@@ -169,8 +169,9 @@ def rules_stats(days, db_path, fmt):
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on; keep 127.0.0.1 unless behind a proxy.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--secure-cookies", is_flag=True, help="Mark the session cookie Secure (when served behind HTTPS).")
 @db_option
-def serve(host, port, db_path):
+def serve(host, port, secure_cookies, db_path):
     """Serve the review page (waitress) over the database: login, queue, post detail, audit log.
 
     \b
@@ -180,4 +181,4 @@ def serve(host, port, db_path):
     from .web import serve_app
 
     open_db(db_path).close()
-    serve_app(db_path, host, port)
+    serve_app(db_path, host, port, secure_cookies=secure_cookies)

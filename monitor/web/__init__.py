@@ -104,9 +104,14 @@ def requires(*roles: str):
     return wrap
 
 
-def serve_app(db_path: str, host: str = "127.0.0.1", port: int = 8000) -> None:
-    from waitress import serve
+def serve_app(db_path: str, host: str = "127.0.0.1", port: int = 8000, secure_cookies: bool = False) -> None:
+    from waitress import create_server
 
-    app = create_app(db_path)
-    print(f"Review page on http://{host}:{port}/queue  (Ctrl-C to stop)", flush=True)
-    serve(app, host=host, port=port, threads=8, ident="monitor")
+    server = create_server(create_app(db_path, secure_cookies=secure_cookies), host=host, port=port, threads=8, ident="monitor")
+    print(f"Review page on http://{host}:{server.effective_port}/queue  (Ctrl-C to stop)", flush=True)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
