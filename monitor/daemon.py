@@ -105,7 +105,7 @@ def source_status(config: Config, db: Database, now: dt.datetime | None = None) 
     names = sorted(set(config.sources) | set(db.sources_with_runs()))
     rows = []
     for name in names:
-        runs = db.last_runs(name, limit=50)
+        runs = db.runs(name, limit=50)
         last = runs[0] if runs else None
         failures = 0
         for run in runs:

@@ -211,10 +211,6 @@ class Database(ReviewQueries, TakedownQueries):
                 counts[c] = counts.get(c, 0) + 1
         return dict(sorted(counts.items()))
 
-    def search_posts(self, query: str, limit: int = 20) -> list[dict]:
-        """Full-text search on post text; the query is quoted so user input is never FTS syntax."""
-        return list(self.db["posts"].search(query, limit=limit, quote=True))
-
     # ------------------------------------------------------------ evidence
     @property
     def evidence_dir(self) -> Path:
@@ -324,9 +320,6 @@ class Database(ReviewQueries, TakedownQueries):
                                 [f"process {pid} ended without finishing the run (killed?)", utcnow(), run_id])
                 count += 1
         return count
-
-    def last_runs(self, source: str, limit: int = 20) -> list[dict]:
-        return self.runs(source, limit=limit)
 
     def last_ok_start(self, source: str) -> str | None:
         row = self.db.execute("SELECT started_at FROM crawl_runs WHERE source = ? AND status = 'ok' ORDER BY id DESC LIMIT 1", [source]).fetchone()

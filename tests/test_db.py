@@ -56,9 +56,12 @@ def test_post_without_id_is_keyed_by_url(tmp_path):
 
 def test_full_text_search_quotes_user_input(tmp_path):
     with Database(tmp_path / "m.db") as db:
-        db.upsert_post(POST)
-        assert [r["post_id"] for r in db.search_posts("ktp")] == ["7"]
-        assert db.search_posts('ktp" OR "x') == []  # FTS syntax in user input is just text
+        pid = db.upsert_post(POST).id
+        db.save_flag(pid, {"label": "sale", "score": 0.9, "severity": "high", "categories": [], "reasons": [],
+                           "matches": [], "context": [], "identifiers": [], "lang": "id"})
+        assert [r["post_id"] for r in db.queue(q="ktp")] == [pid]
+        assert db.queue(q='ktp" OR "x') == []  # FTS syntax in user input is just text
+        assert db.queue(q="NEAR(") == []
 
 
 def test_flag_lifecycle(tmp_path):
