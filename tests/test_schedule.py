@@ -228,3 +228,24 @@ def test_due_picks_exactly_the_due_sources_and_status_reports(tmp_path):
     assert rows["fresh"]["schedule"] == "every 1h"
     lenient = run_monitor("status", "--config", str(config), "--db", db_path, "--fail-after", "4")
     assert lenient.returncode == 0
+
+
+def test_a_dead_ingest_worker_fails_the_run_and_the_next_run_completes(tmp_path):
+    db_path = str(tmp_path / "m.db")
+    with DemoServer() as server:
+        config = write_config(tmp_path, server)
+        crawl = spawn("crawl", "slow", "--config", config, "--db", db_path)
+        wait_for(lambda: (scalar(db_path, "SELECT posts_new FROM crawl_runs") or 0) > 0)
+        crawler = scalar(db_path, "SELECT child_pid FROM locks")
+        children = open(f"/proc/{crawler}/task/{crawler}/children").read().split()
+        workers = [int(p) for p in children if "spawn_main" in open(f"/proc/{p}/cmdline").read()]  # not the resource tracker
+        assert workers, children
+        os.kill(workers[0], signal.SIGKILL)
+        out, err = crawl.communicate(timeout=120)
+        assert crawl.returncode == 1
+        status, reason = sqlite3.connect(db_path).execute("SELECT status, reason FROM crawl_runs").fetchone()
+        assert status == "failed" and "ingest worker died" in reason
+        rerun = run_monitor("crawl", "slow", "--config", config, "--db", db_path, timeout=180)
+    assert rerun.returncode == 0, rerun.stderr
+    posts = scalar(db_path, "SELECT count(*) FROM posts")
+    assert posts == 15, "every forum post of the demo site, once"
