@@ -96,11 +96,11 @@ def test_due_times():
     assert not is_due(hourly, now - dt.timedelta(minutes=10), now)
 
 
-def write_config(tmp_path, server, extra_tables: str = "") -> str:
+def write_config(tmp_path, server, extra_tables: str = "", delay: float = 0.4) -> str:
     path = tmp_path / "sources.toml"
     path.write_text(
         "[scheduler]\ngrace_seconds = 1\n"
-        f'[sources.slow]\nkind = "forum"\nengine = "mybb"\nbase_url = "{server.url}/forum/"\ndelay = 0.4\nconcurrency = 1\n'
+        f'[sources.slow]\nkind = "forum"\nengine = "mybb"\nbase_url = "{server.url}/forum/"\ndelay = {delay}\nconcurrency = 1\n'
         f"{extra_tables}", encoding="utf-8")
     return str(path)
 
@@ -148,7 +148,7 @@ def test_two_concurrent_crawls_of_one_source_run_once(tmp_path):
 
 def test_killed_crawl_then_rerun_matches_a_clean_run(tmp_path):
     with DemoServer() as server:
-        config = write_config(tmp_path, server)
+        config = write_config(tmp_path, server, delay=1.0)  # slow enough to be killed mid-run
         clean_db = str(tmp_path / "clean.db")
         clean = run_monitor("crawl", "slow", "--config", config, "--db", clean_db, timeout=180)
         assert clean.returncode == 0, clean.stderr
@@ -233,7 +233,7 @@ def test_due_picks_exactly_the_due_sources_and_status_reports(tmp_path):
 def test_a_dead_ingest_worker_fails_the_run_and_the_next_run_completes(tmp_path):
     db_path = str(tmp_path / "m.db")
     with DemoServer() as server:
-        config = write_config(tmp_path, server)
+        config = write_config(tmp_path, server, delay=1.0)  # slow enough to be hit mid-run
         crawl = spawn("crawl", "slow", "--config", config, "--db", db_path)
         wait_for(lambda: (scalar(db_path, "SELECT posts_new FROM crawl_runs") or 0) > 0)
         crawler = scalar(db_path, "SELECT child_pid FROM locks")
