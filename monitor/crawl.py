@@ -21,7 +21,7 @@ from pathlib import Path
 
 from .config import Source
 from .db import Database
-from .processes import new_session_dying_with_parent
+from .processes import child_setup
 
 PIPELINE = {"monitor.pipelines.IngestPipeline": 300}
 SPIDER_ARGS = {
@@ -146,7 +146,7 @@ def run_source(source: Source, db_path: str | os.PathLike, *, time_limit: float 
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
-            preexec_fn=new_session_dying_with_parent,
+            preexec_fn=child_setup(),
         )
         with Database(db_path) as db:
             db.set_lock_child(source.name, proc.pid, run_id)
