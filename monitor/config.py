@@ -67,10 +67,6 @@ def _url(value) -> str | None:
     return None
 
 
-def _positive_int(value) -> str | None:
-    return None if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else "must be a whole number >= 0"
-
-
 def _non_negative(value) -> str | None:
     ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0
     return None if ok else "must be a number >= 0"
@@ -149,12 +145,12 @@ COMMON = {
     "description": _text,
     "base_url": _url,
     "proxy": _url,  # an HTTP proxy; for .onion: privoxy forwarding to Tor's SOCKS port
-    "max_pages": _positive_int,
-    "max_depth": _positive_int,
+    "max_pages": _whole(0),
+    "max_depth": _whole(0),
     "delay": _non_negative,
     "timeout": _positive,
     "concurrency": _whole(1),
-    "retries": _positive_int,
+    "retries": _whole(0),
     "max_response_mb": _positive,
 }
 KINDS = {

@@ -8,33 +8,44 @@ from rules import Analysis
 from rules.identifiers import MASKED_KINDS
 
 
-def highlighted(text: str, analysis: Analysis, color: bool) -> str:
-    """`text` with matched words marked (bold colour, or [[...]] without colour) and numbers masked."""
-    masked = {i.start: i for i in analysis.identifiers if i.kind in MASKED_KINDS}
-    marked = [False] * (len(text) + 1)
-    for m in analysis.matches:
-        for pos in range(m.start, min(m.end, len(text))):
-            marked[pos] = True
-    out: list[str] = []
-    inside = False
+def segments(text: str, spans, identifiers) -> list[tuple[str, bool]]:
+    """`text` cut into (piece, matched) runs: `spans` are (start, end) of matched words, and the
+    personal numbers among `identifiers` are replaced by their masked form. The page and the
+    terminal both show text through this."""
+    marked = bytearray(len(text))
+    for start, end in spans:
+        marked[max(0, start) : min(end, len(text))] = b"\x01" * max(0, min(end, len(text)) - max(0, start))
+    masked_at = {i.start: i for i in identifiers if i.kind in MASKED_KINDS}
+    out: list[tuple[str, bool]] = []
     pos = 0
-
-    def toggle(on: bool) -> None:
-        nonlocal inside
-        if on != inside:
-            out.append(("\x1b[1;33m" if on else "\x1b[0m") if color else ("[[" if on else "]]"))
-            inside = on
-
     while pos < len(text):
-        toggle(marked[pos])
-        ident = masked.get(pos)
+        ident = masked_at.get(pos)
         if ident is not None:
-            out.append(ident.masked)
+            out.append((ident.masked, bool(marked[pos])))
             pos = ident.end
             continue
-        out.append(text[pos])
-        pos += 1
-    toggle(False)
+        end = pos + 1
+        while end < len(text) and marked[end] == marked[pos] and end not in masked_at:
+            end += 1
+        out.append((text[pos:end], bool(marked[pos])))
+        pos = end
+    return out
+
+
+def highlighted(text: str, analysis: Analysis, color: bool) -> str:
+    """`text` with matched words marked (bold colour, or [[...]] without colour) and numbers masked."""
+    on, off = ("\x1b[1;33m", "\x1b[0m") if color else ("[[", "]]")
+    pieces = segments(text, [(m.start, m.end) for m in analysis.matches], analysis.identifiers)
+    out: list[str] = []
+    for i, (piece, hit) in enumerate(pieces):
+        before = pieces[i - 1][1] if i else False
+        if hit and not before:
+            out.append(on)
+        elif before and not hit:
+            out.append(off)
+        out.append(piece)
+    if pieces and pieces[-1][1]:
+        out.append(off)
     return "".join(out)
 
 

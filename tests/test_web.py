@@ -2,7 +2,6 @@
 
 import json
 import os
-import shutil
 import sqlite3
 import threading
 import urllib.error
@@ -124,7 +123,7 @@ def test_keyboard_triage_filter_search_and_screenshot(site, browser):
     for key in ("c", "e", "d"):
         page.keyboard.press(key)
         page.wait_for_timeout(300)
-    page.wait_for_function(f"document.querySelectorAll('#queue .item.decided').length === 3")
+    page.wait_for_function("document.querySelectorAll('#queue .item.decided').length === 3")
     now = statuses(db_path)
     assert [now[i] for i in ids] == ["confirmed", "escalated", "dismissed"]
     con = sqlite3.connect(db_path)

@@ -15,6 +15,7 @@ from flask import Response, abort, g, jsonify, redirect, render_template, reques
 from rules import find_identifiers
 from rules.identifiers import MASKED_KINDS
 
+from ..explain import segments as highlight_segments
 from ..accounts import AccountError, ROLES, add_user, authenticate, set_disabled
 from ..review import DISMISS_REASONS, ReviewError, decide
 from ..takedown import spreadsheet_safe
@@ -30,27 +31,8 @@ STATUSES = ("new", "confirmed", "dismissed", "escalated", "requested", "removed"
 
 
 def segments(text: str, matches: list[dict], reveal: bool = False) -> list[tuple[str, bool]]:
-    """`text` cut into (piece, matched) with identity numbers masked; the template escapes every piece."""
-    ids = [] if reveal else [i for i in find_identifiers(text) if i.kind in MASKED_KINDS]
-    marked = bytearray(len(text))
-    for m in matches:
-        for pos in range(max(0, m["start"]), min(m["end"], len(text))):
-            marked[pos] = 1
-    masked_at = {i.start: i for i in ids}
-    out: list[tuple[str, bool]] = []
-    pos = 0
-    while pos < len(text):
-        ident = masked_at.get(pos)
-        if ident is not None:
-            out.append((ident.masked, bool(marked[pos])))
-            pos = ident.end
-            continue
-        end = pos + 1
-        while end < len(text) and marked[end] == marked[pos] and end not in masked_at:
-            end += 1
-        out.append((text[pos:end], bool(marked[pos])))
-        pos = end
-    return out
+    """`text` cut into (piece, matched), identity numbers masked unless revealed; the template escapes every piece."""
+    return highlight_segments(text, [(m["start"], m["end"]) for m in matches], [] if reveal else find_identifiers(text))
 
 
 def link_of(url: str) -> tuple[str | None, bool]:
