@@ -26,8 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from monitor.config import Source  # noqa: E402
-from monitor.crawl import crawl_env, scrapy_command  # noqa: E402
-from monitor.db import Database  # noqa: E402
+from monitor.crawl.runner import crawl_env, scrapy_command  # noqa: E402
+from monitor.store import Database  # noqa: E402
 from monitor.demo import DemoServer, DemoSite, load_site_data  # noqa: E402
 
 
@@ -89,7 +89,7 @@ def main() -> None:
         for n in range(args.repeat):
             results = {}
             for name, pipeline in (("drop", {"bench.pipelines.DropPipeline": 300}),
-                                   ("full", {"monitor.pipelines.IngestPipeline": 300})):
+                                   ("full", {"monitor.crawl.pipelines.IngestPipeline": 300})):
                 db_path = Path(tmp) / f"{name}-{n}.db"
                 pages, elapsed, run = crawl_once(source, db_path, pipeline)
                 results[name] = {"pages": pages, "seconds": round(elapsed, 2), "pages_per_s": round(pages / elapsed, 1),

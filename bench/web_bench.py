@@ -24,8 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from monitor.accounts import add_user  # noqa: E402
-from monitor.db import Database  # noqa: E402
+from monitor.web.accounts import add_user  # noqa: E402
+from monitor.store import Database  # noqa: E402
 from monitor.web import create_app  # noqa: E402
 from rules import Detector  # noqa: E402
 from rules_bench import base_texts  # noqa: E402

@@ -17,9 +17,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from spiders.presets import PresetError, check_overrides, load_preset
-
-from .scheduling import DEFAULT_TIMEZONE, Schedule, build_trigger, timezone_of
 from spiders.session import LOGIN_KEYS
+
+from .crawl.scheduling import DEFAULT_TIMEZONE, Schedule, build_trigger, timezone_of
 
 DEFAULT_CONFIG = "data/sources.toml"
 

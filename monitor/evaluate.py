@@ -31,7 +31,7 @@ class Example:
 
 def load_examples(path: str | Path) -> list[Example]:
     """Read a labelled JSONL file; a bad line is reported with its number."""
-    from .importer import read_rows
+    from .crawl.importer import read_rows
 
     examples = []
     for n, row, error in read_rows(path):

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 from rules import Detector
 
-from .db import Database
-from .keys import fingerprint
+from .store import Database
+from .store.keys import fingerprint
 
 
 @dataclass

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rules import Detector
 
-from .db import Database
+from .store import Database
 
 BATCH = 500  # posts per transaction
 

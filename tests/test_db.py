@@ -6,7 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from monitor.cli import cli
-from monitor.db import Database, DatabaseError
+from monitor.store import Database, DatabaseError
 
 POST = {"source": "f", "kind": "forum", "post_id": "7", "url": "http://f.example/t#pid7", "thread_title": "WTS KTP", "text": "jual data ktp"}
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import run_monitor
 
-from monitor.db import Database
+from monitor.store import Database
 from monitor.ingest import ingest_post
 from monitor.rescore import rescore_posts
 from rules import Detector

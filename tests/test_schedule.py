@@ -16,9 +16,9 @@ from apscheduler.triggers.interval import IntervalTrigger
 from conftest import run_monitor
 
 from monitor.config import ConfigError, parse_config
-from monitor.daemon import CrawlDaemon
+from monitor.crawl.daemon import CrawlDaemon
 from monitor.demo import DemoServer
-from monitor.scheduling import Schedule, is_due
+from monitor.crawl.scheduling import Schedule, is_due
 
 JAKARTA = dt.timezone(dt.timedelta(hours=7))
 

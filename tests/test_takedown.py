@@ -11,11 +11,11 @@ import pytest
 from conftest import run_monitor
 from sitesrv import SiteServer, send
 
-from monitor.accounts import add_user
-from monitor.db import Database
+from monitor.web.accounts import add_user
+from monitor.store import Database
 from monitor.ingest import ingest_post
-from monitor.keys import secret_key
-from monitor.review import decide
+from monitor.store.keys import secret_key
+from monitor.web.review import decide
 from rules import Detector, is_valid_nik
 
 AD = "Jual data NIK + KK valid, 5rb per nomor, contoh 3171014508920007 dan 3273012306880012, minat japri telegram @seller_demo"
@@ -186,7 +186,7 @@ def test_crawled_posts_cite_their_captured_page(tmp_path):
 
 
 def test_exports_never_hand_a_spreadsheet_a_formula():
-    from monitor.takedown import spreadsheet_safe
+    from monitor.takedown.batches import spreadsheet_safe
 
     assert spreadsheet_safe('=HYPERLINK("http://x","y")') == '\'=HYPERLINK("http://x","y")'
     assert spreadsheet_safe("@SUM(A1)") == "'@SUM(A1)" and spreadsheet_safe("-2+3") == "'-2+3"

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, run_monitor
 
-from monitor.accounts import add_user
-from monitor.db import Database
+from monitor.web.accounts import add_user
+from monitor.store import Database
 from monitor.ingest import ingest_post
-from monitor.keys import secret_key
+from monitor.store.keys import secret_key
 from monitor.web import create_app
 from rules import Detector
 

@@ -1,4 +1,4 @@
-"""The `monitor` command line: one click group, one verb per job, an example in every help."""
+"""Commands that bring posts in: crawl, demo, ingest, and the runs and sources they use."""
 
 from __future__ import annotations
 
@@ -7,49 +7,12 @@ import sys
 
 import click
 
-from . import __version__
-from .config import ConfigError, Source, config_path, load_sources, select
-from .db import DEFAULT_DB, Database, DatabaseError
+from ..config import ConfigError, Source, config_path, load_sources, select
+from ..store import Database
+from .app import cli, config_option, db_option, open_db
+from .flags import FLAG_COLUMNS, FLAG_TABLE_COLUMNS, flag_row
 from .output import format_option, render, snippet
 
-
-def db_option(f):
-    return click.option(
-        "--db", "db_path", envvar="MONITOR_DB", default=DEFAULT_DB, show_default=True, metavar="PATH",
-        help="SQLite database file (env MONITOR_DB). Created with its folder if missing.",
-    )(f)
-
-
-def config_option(f):
-    return click.option(
-        "--config", "config_file", envvar="MONITOR_CONFIG", default=None, metavar="FILE",
-        help="Sources file (env MONITOR_CONFIG; default data/sources.toml).",
-    )(f)
-
-
-def open_db(path: str) -> Database:
-    try:
-        return Database(path)
-    except DatabaseError as exc:
-        raise click.ClickException(str(exc)) from None
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="monitor")
-def cli():
-    """Find, explain and track posts that sell Indonesian personal data.
-
-    Crawl forums and channels, flag sale ads with an explainable rule layer,
-    and list the flags for review.
-
-    \b
-    Example:
-        monitor demo            # crawl the built-in demo site end to end
-        monitor flags --format json
-    """
-
-
-# ---------------------------------------------------------------- crawling
 
 def _progress_printer(name: str):
     def show(run: dict) -> None:
@@ -60,7 +23,7 @@ def _progress_printer(name: str):
 
 def crawl_sources(sources: list[Source], db_path: str, time_limit: float, log_days: int = 30) -> list[dict]:
     """Crawl each source under its lock; a source another process is crawling is skipped, and said so."""
-    from .crawl import Skipped, crawl_source
+    from ..crawl.runner import Skipped, crawl_source
 
     runs = []
     for source in sources:
@@ -117,8 +80,8 @@ def crawl(sources, due, config_file, db_path, time_limit):
     """
     import datetime as dt
 
-    from .config import load_config
-    from .scheduling import is_due, timezone_of
+    from ..config import load_config
+    from ..crawl.scheduling import is_due, timezone_of
 
     if bool(sources) == due:
         raise click.UsageError("name the SOURCES to crawl, or give --due (not both)")
@@ -168,7 +131,7 @@ def demo(db_path, time_limit, then_serve, port):
         monitor demo --db /tmp/demo.db
         monitor demo --serve      # then open the review page as the demo reviewer
     """
-    from .demo import DemoServer
+    from ..demo import DemoServer
 
     open_db(db_path).close()
     with DemoServer() as server:
@@ -197,8 +160,8 @@ def serve_demo(db_path: str, port: int) -> None:
     """Give the demo reviewer a new one-time password, print it, and serve the review page."""
     import secrets
 
-    from .accounts import add_user, set_password
-    from .web import serve_app
+    from ..web import serve_app
+    from ..web.accounts import add_user, set_password
 
     password = secrets.token_urlsafe(12)
     with open_db(db_path) as db:
@@ -209,58 +172,6 @@ def serve_demo(db_path: str, port: int) -> None:
     click.echo("")
     click.echo(f"Review page: log in at /login as user 'demo' with the one-time password {password}")
     serve_app(db_path, "127.0.0.1", port)
-
-
-# ---------------------------------------------------------------- listing
-
-FLAG_COLUMNS = ["id", "status", "severity", "score", "categories", "source", "author", "posted_at", "created_at", "url", "text"]
-FLAG_TABLE_COLUMNS = ["id", "severity", "score", "categories", "source", "author", "text"]
-
-
-def flag_row(flag: dict, width: int = 60) -> dict:
-    """A flag as shown to people and scripts: identity numbers masked."""
-    from rules import mask_text
-
-    row = {k: flag[k] for k in FLAG_COLUMNS if k in flag and k != "text"}
-    row["post_id"] = flag["post_id"]
-    row["reasons"] = flag["reasons"]
-    row["text"] = mask_text(flag["text"] or "")
-    row["thread_title"] = flag.get("thread_title")
-    return row
-
-
-@cli.command()
-@db_option
-@click.option("--since", metavar="DATE", help="Only flags raised on or after DATE (YYYY-MM-DD or ISO time, UTC).")
-@click.option("--status", metavar="S", help="Only flags with this status (new, confirmed, dismissed, ...).")
-@click.option("--limit", type=click.IntRange(min=1), help="At most this many flags.")
-@format_option()
-def flags(db_path, since, status, limit, fmt):
-    """List flagged posts, most severe first, with identity numbers masked.
-
-    `--format json` prints a list of objects; each `id` is the flag id that
-    review and takedown commands accept.
-
-    \b
-    Example:
-        monitor flags --since 2026-11-01 --status new --format json
-    """
-    if since:
-        _check_date(since)
-    with open_db(db_path) as db:
-        rows = [flag_row(f) for f in db.list_flags(since=since, status=status, limit=limit)]
-    if fmt == "table":
-        rows = [{**r, "text": snippet(r["text"])} for r in rows]
-    click.echo(render(rows, FLAG_COLUMNS, fmt, FLAG_TABLE_COLUMNS))
-
-
-def _check_date(value: str) -> None:
-    import datetime as dt
-
-    try:
-        dt.datetime.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD or ISO time)", param_hint="--since") from None
 
 
 @cli.command("sources")
@@ -303,15 +214,15 @@ def ingest(file, source_name, db_path):
 
     from rules import Detector
 
-    from .importer import read_rows, to_item
-    from .ingest import ingest_post
+    from ..crawl.importer import read_rows, to_item
+    from ..ingest import ingest_post
 
     if not re.fullmatch(r"[a-z0-9][a-z0-9_\-]{0,63}", source_name):
         raise click.BadParameter("lower-case letters, digits, '-' and '_'", param_hint="--source")
     detector = Detector()
     counts = {"new": 0, "updated": 0, "unchanged": 0}
     flagged, bad = 0, []
-    from .keys import secret_key
+    from ..store.keys import secret_key
 
     key = secret_key(db_path)
     with open_db(db_path) as db:
@@ -362,7 +273,3 @@ def runs(source, limit, db_path, fmt):
     for row in rows:
         row["errors"] = ", ".join(f"{k} x{v}" for k, v in json.loads(row.get("errors") or "{}").items())
     click.echo(render(rows, RUN_COLUMNS, fmt))
-
-
-# Commands defined in other modules register themselves on `cli` when imported.
-from . import cli_review, cli_rules, cli_schedule, cli_takedown  # noqa: E402,F401

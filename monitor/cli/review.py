@@ -1,14 +1,12 @@
-"""Commands for people: users, review decisions from the shell, rule quality, and the review page server."""
+"""Commands for people: users, review decisions from the shell, and the review page server."""
 
 from __future__ import annotations
 
-import datetime as dt
 import sys
 
 import click
 
-from .cli import cli, db_option, open_db
-from .cli_rules import rules
+from .app import cli, db_option, open_db
 from .output import format_option, render
 
 
@@ -41,7 +39,7 @@ def users_add(name, role, db_path):
         monitor users add rina --role reviewer
         echo 'a long passphrase' | monitor users add bot --role viewer
     """
-    from .accounts import AccountError, add_user
+    from ..web.accounts import AccountError, add_user
 
     password = _password(f"Password for {name}")
     with open_db(db_path) as db:
@@ -78,7 +76,7 @@ def users_disable(name, enable, db_path):
     Example:
         monitor users disable rina
     """
-    from .accounts import AccountError, set_disabled
+    from ..web.accounts import AccountError, set_disabled
 
     with open_db(db_path) as db:
         try:
@@ -98,7 +96,7 @@ def users_set_password(name, db_path):
     Example:
         monitor users set-password rina
     """
-    from .accounts import AccountError, set_password
+    from ..web.accounts import AccountError, set_password
 
     password = _password(f"New password for {name}")
     with open_db(db_path) as db:
@@ -129,7 +127,7 @@ def review(action, ids, reason, note, as_user, db_path, fmt):
         monitor review dismiss 7 --reason news_report --as rina
         monitor review list 12
     """
-    from .review import ReviewError, decide
+    from ..web.review import ReviewError, decide
 
     with open_db(db_path) as db:
         if action == "list":
@@ -149,23 +147,6 @@ def review(action, ids, reason, note, as_user, db_path, fmt):
             click.echo(f"flag {flag_id}: {flag['status']}")
 
 
-@rules.command("stats")
-@click.option("--days", default=30, show_default=True, type=click.IntRange(min=1))
-@db_option
-@format_option()
-def rules_stats(days, db_path, fmt):
-    """Per rule: how often the posts it fired on were confirmed or dismissed in the last DAYS days.
-
-    \b
-    Example:
-        monitor rules stats --days 30
-    """
-    since = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=days)).isoformat(timespec="seconds")
-    with open_db(db_path) as db:
-        rows = db.rule_stats(since)
-    click.echo(render(rows, ["rule_id", "decided", "confirmed", "dismissed", "precision"], fmt))
-
-
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on; keep 127.0.0.1 unless behind a proxy.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
@@ -178,7 +159,7 @@ def serve(host, port, secure_cookies, db_path):
     Example:
         monitor serve --port 8000
     """
-    from .web import serve_app
+    from ..web import serve_app
 
     open_db(db_path).close()
     serve_app(db_path, host, port, secure_cookies=secure_cookies)

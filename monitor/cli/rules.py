@@ -1,13 +1,15 @@
-"""Commands about the rule layer: explain a text, score a labelled file, re-score stored posts, check rules."""
+"""Commands about the rule layer: explain a text, score a labelled file, re-score stored posts, check rules, rule quality."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 
 import click
 
-from .cli import _check_date, cli, db_option, open_db
+from .app import check_date, cli, db_option, open_db
+from .output import format_option, render
 
 
 def _detector(rules_dir: str | None = None):
@@ -41,7 +43,7 @@ def explain(text, as_json, lang):
     if as_json:
         click.echo(json.dumps(analysis.to_dict(), ensure_ascii=False, indent=2))
         return
-    from .explain import describe
+    from ..explain import describe
 
     click.echo(describe(text, analysis, color=sys.stdout.isatty()))
 
@@ -62,7 +64,7 @@ def eval_cmd(file, as_json, misses):
         monitor eval ../shared/eval/dev.jsonl --misses
         monitor eval ../shared/eval/dev.jsonl --json
     """
-    from .evaluate import EvalFileError, evaluate, load_examples
+    from ..evaluate import EvalFileError, evaluate, load_examples
 
     try:
         examples = load_examples(file)
@@ -110,8 +112,8 @@ def rescore(db_path, since):
         monitor rescore --since 2026-11-01 --db data/monitor.db
     """
     if since:
-        _check_date(since)
-    from .rescore import rescore_posts
+        check_date(since)
+    from ..rescore import rescore_posts
 
     with open_db(db_path) as db:
         summary = rescore_posts(db, _detector(), since=since, progress=lambda n, total: click.echo(
@@ -152,3 +154,20 @@ def rules_check(rules_dir):
         raise click.ClickException(f"{len(failures)} of {examples} examples failed")
     files = len({r.file for r in detector.rules})
     click.echo(f"{len(detector.rules)} rules in {files} files loaded; {examples} examples hold")
+
+
+@rules.command("stats")
+@click.option("--days", default=30, show_default=True, type=click.IntRange(min=1))
+@db_option
+@format_option()
+def rules_stats(days, db_path, fmt):
+    """Per rule: how often the posts it fired on were confirmed or dismissed in the last DAYS days.
+
+    \b
+    Example:
+        monitor rules stats --days 30
+    """
+    since = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=days)).isoformat(timespec="seconds")
+    with open_db(db_path) as db:
+        rows = db.rule_stats(since)
+    click.echo(render(rows, ["rule_id", "decided", "confirmed", "dismissed", "precision"], fmt))

@@ -8,8 +8,8 @@ import sys
 
 import click
 
-from .cli import cli, config_option, db_option, open_db
-from .config import ConfigError, config_path, load_config
+from ..config import ConfigError, config_path, load_config
+from .app import cli, config_option, db_option, open_db
 from .output import format_option, render
 
 
@@ -37,7 +37,7 @@ def schedule(list_jobs, config_file, db_path):
         monitor schedule --list
         monitor schedule --config data/sources.toml --db data/monitor.db
     """
-    from .daemon import CrawlDaemon
+    from ..crawl.daemon import CrawlDaemon
 
     config = _config(config_file)
     if not config.schedules:
@@ -72,7 +72,7 @@ def status(fail_after, config_file, db_path, fmt):
         monitor status
         monitor status --format json --fail-after 2
     """
-    from .daemon import source_status
+    from ..crawl.daemon import source_status
 
     config = _config(config_file)
     limit = fail_after or config.scheduler["fail_after"]

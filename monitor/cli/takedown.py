@@ -7,12 +7,12 @@ from pathlib import Path
 
 import click
 
-from .cli import _check_date, cli, config_option, db_option, open_db
+from .app import check_date, cli, config_option, db_option, open_db
 from .output import format_option, render
 
 
 def _registry(path):
-    from .takedown import TakedownError, load_registry
+    from ..takedown.batches import TakedownError, load_registry
 
     try:
         return load_registry(path)
@@ -46,10 +46,10 @@ def takedown(ctx, since, platform, fmt, out_dir, as_user, platforms_file, db_pat
     """
     if ctx.invoked_subcommand is not None:
         return
-    from .takedown import TakedownError, create_batches
+    from ..takedown.batches import TakedownError, create_batches
 
     if since:
-        _check_date(since)
+        check_date(since)
     registry = _registry(platforms_file)
     with open_db(db_path) as db:
         try:
@@ -73,7 +73,7 @@ def takedown_report(db_path, fmt):
     Example:
         monitor takedown report --format json
     """
-    from .takedown import report
+    from ..takedown.batches import report
 
     with open_db(db_path) as db:
         rows = report(db)
@@ -101,8 +101,8 @@ def recheck(batch_id, older_than, escalate_after, timeout, platforms_file, confi
         monitor recheck --older-than 2
         monitor recheck --batch 4
     """
-    from .config import ConfigError, config_path, load_sources
-    from .recheck import recheck as run_recheck
+    from ..config import ConfigError, config_path, load_sources
+    from ..takedown.recheck import recheck as run_recheck
 
     proxies = {}
     path = config_path(config_file)

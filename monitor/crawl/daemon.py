@@ -17,9 +17,9 @@ import threading
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from .config import Config
-from .crawl import Skipped, crawl_source
-from .db import Database
+from ..config import Config
+from ..store import Database
+from .runner import Skipped, crawl_source
 from .scheduling import next_due, timezone_of
 
 log = logging.getLogger("monitor.daemon")

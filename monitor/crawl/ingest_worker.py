@@ -17,9 +17,9 @@ import time
 
 from rules import Detector
 
-from .db import Database
-from .ingest import ingest_post
-from .keys import secret_key
+from ..ingest import ingest_post
+from ..store import Database
+from ..store.keys import secret_key
 from .processes import die_with_parent
 
 COMMIT_EVERY = 0.5  # seconds between commits of stored posts

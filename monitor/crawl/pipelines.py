@@ -2,7 +2,7 @@
 
 `monitor crawl` adds it with `-s ITEM_PIPELINES=...` and passes the database
 path and run id as settings. The pipeline hands each post to an ingest
-worker process (`monitor.ingest_worker`) and, when the spider closes, waits
+worker process (`monitor.crawl.ingest_worker`) and, when the spider closes, waits
 for the worker and writes the run's pages, errors and Scrapy stats to
 `crawl_runs`. A worker that dies stops the crawl and fails the run.
 """
@@ -13,7 +13,7 @@ import multiprocessing
 
 from scrapy.exceptions import CloseSpider
 
-from .db import Database
+from ..store import Database
 from .ingest_worker import STOP, run_worker
 
 QUEUE_SIZE = 2000  # posts in flight; a full queue slows the crawler down to the worker's pace

@@ -1,4 +1,4 @@
-"""Process plumbing for crawls: dying with the parent, and telling whether a pid still runs."""
+"""Process plumbing for crawls: their own process group, and dying with the parent."""
 
 from __future__ import annotations
 
@@ -44,19 +44,3 @@ def child_setup():
             libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
 
     return setup
-
-
-def pid_alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie (dead, not yet reaped) is not running
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
-            return fh.read().split(") ", 1)[1][:1] != "Z"
-    except (OSError, IndexError):
-        return True

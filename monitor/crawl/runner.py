@@ -19,11 +19,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import Source
-from .db import Database
+from ..config import Source
+from ..store import Database
 from .processes import child_setup
 
-PIPELINE = {"monitor.pipelines.IngestPipeline": 300}
+PIPELINE = {"monitor.crawl.pipelines.IngestPipeline": 300}
 SPIDER_ARGS = {
     "forum": ("base_url", "engine", "max_pages", "proxy", "selectors", "login"),
     "telegram": ("channel", "base_url", "max_pages", "proxy"),

@@ -2,7 +2,7 @@
 
 SQLite through sqlite-utils, WAL mode with a busy timeout so the crawl
 subprocess and the CLI can share a file, schema changes only through the
-numbered migrations in `monitor.migrations`. A post is keyed by (source,
+numbered migrations in `monitor.store.migrations`. A post is keyed by (source,
 post id or canonical URL): a re-crawl updates `last_seen`, an edit keeps
 the previous text in `post_versions`.
 """
@@ -19,9 +19,10 @@ from pathlib import Path
 
 import sqlite_utils
 
-from .db_review import ReviewQueries
-from .db_takedown import TakedownQueries
+from .common import pid_alive, utcnow
 from .migrations import migrations
+from .review_queries import ReviewQueries
+from .takedown_queries import TakedownQueries
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 DEFAULT_DB = "data/monitor.db"
@@ -29,10 +30,6 @@ DEFAULT_DB = "data/monitor.db"
 
 class DatabaseError(Exception):
     """A database file that cannot be used; the message says why."""
-
-
-def utcnow() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
 def default_db_path() -> str:
@@ -277,8 +274,6 @@ class Database(ReviewQueries, TakedownQueries):
         """
         import socket
 
-        from .processes import pid_alive
-
         host = socket.gethostname()
         self.db.execute("BEGIN IMMEDIATE")
         try:
@@ -311,8 +306,6 @@ class Database(ReviewQueries, TakedownQueries):
 
     def interrupt_orphaned_runs(self) -> int:
         """Runs left 'running' by processes that are gone (and hold no lock) become 'interrupted'."""
-        from .processes import pid_alive
-
         count = 0
         for run_id, pid in self.db.execute("SELECT id, pid FROM crawl_runs WHERE status = 'running'").fetchall():
             if not pid_alive(pid):

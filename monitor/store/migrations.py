@@ -1,6 +1,6 @@
 """Numbered schema migrations. Never edit an applied one: add the next number.
 
-Part of the database layer: `monitor.db` applies them on open.
+Part of the database layer: `monitor.store.database` applies them on open.
 """
 
 from sqlite_utils import Migrations

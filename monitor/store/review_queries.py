@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import json
 
-
-def _now() -> str:
-    from .db import utcnow
-
-    return utcnow()
+from .common import utcnow as _now
 
 
 class ReviewQueries:

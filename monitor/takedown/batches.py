@@ -1,6 +1,6 @@
 """Takedown requests: confirmed posts grouped by platform, as lists and letters that cite evidence.
 
-The platform registry and the letters are data files in `takedown_data/`
+The platform registry and the letters are data files in `monitor/takedown/data/`
 (editable; a custom registry can be given with --platforms). Only masked
 identifiers ever reach a list or a letter; every batch is recorded, and a
 post is requested once.
@@ -21,9 +21,9 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from rules import mask_text
 
-from .db import Database
+from ..store import Database
 
-DATA = Path(__file__).parent / "takedown_data"
+DATA = Path(__file__).parent / "data"
 FORMATS = ("csv", "xlsx", "json", "md", "html")
 COLUMNS = ["url", "post_id", "platform", "source", "first_seen", "last_seen", "category", "severity", "reasons",
            "evidence_sha256", "identifiers", "excerpt"]

@@ -15,7 +15,7 @@ import hmac
 import re
 import secrets
 
-from .db import Database
+from ..store import Database
 
 ROLES = ("admin", "reviewer", "viewer")
 MAX_FAILURES = 5

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .db import Database
+from ..store import Database
 
 ACTIONS = {"confirm": "confirmed", "dismiss": "dismissed", "escalate": "escalated", "note": None}
 DISMISS_REASONS = ("news_report", "not_a_sale", "duplicate", "other")

@@ -7,20 +7,30 @@ import datetime as dt
 import io
 import json
 import secrets
+from functools import wraps
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from flask import Response, abort, g, jsonify, redirect, render_template, request, session, url_for
+from flask import (
+    Response,
+    abort,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 
 from rules import find_identifiers
 from rules.identifiers import MASKED_KINDS
 
 from ..explain import segments as highlight_segments
-from ..accounts import AccountError, ROLES, add_user, authenticate, set_disabled
-from ..review import DISMISS_REASONS, ReviewError, decide
-from ..takedown import spreadsheet_safe
-from . import requires
+from ..takedown.batches import spreadsheet_safe
+from .accounts import ROLES, AccountError, add_user, authenticate, set_disabled
 from .i18n import LANGS
+from .review import DISMISS_REASONS, ReviewError, decide
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 SEVERITIES = ("critical", "high", "medium", "low")
@@ -28,6 +38,21 @@ CATEGORIES = ("ektp_selfie", "id_documents", "database_dump", "combolist_credent
 QUEUE_PAGE = 100  # flags per queue page
 EVIDENCE_SHOWN = 500_000  # bytes of a captured page shown at most
 STATUSES = ("new", "confirmed", "dismissed", "escalated", "requested", "removed", "still_online")
+
+
+def requires(*roles: str):
+    """Only users of these roles; others get 403."""
+
+    def wrap(view):
+        @wraps(view)
+        def inner(*args, **kwargs):
+            if g.user is None or g.user["role"] not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return inner
+
+    return wrap
 
 
 def segments(text: str, matches: list[dict], reveal: bool = False) -> list[tuple[str, bool]]:

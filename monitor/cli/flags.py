@@ -1,0 +1,48 @@
+"""`monitor flags`: the flagged posts, for people and scripts, identity numbers masked."""
+
+from __future__ import annotations
+
+import click
+
+from .app import check_date, cli, db_option, open_db
+from .output import format_option, render, snippet
+
+FLAG_COLUMNS = ["id", "status", "severity", "score", "categories", "source", "author", "posted_at", "created_at", "url", "text"]
+FLAG_TABLE_COLUMNS = ["id", "severity", "score", "categories", "source", "author", "text"]
+
+
+def flag_row(flag: dict, width: int = 60) -> dict:
+    """A flag as shown to people and scripts: identity numbers masked."""
+    from rules import mask_text
+
+    row = {k: flag[k] for k in FLAG_COLUMNS if k in flag and k != "text"}
+    row["post_id"] = flag["post_id"]
+    row["reasons"] = flag["reasons"]
+    row["text"] = mask_text(flag["text"] or "")
+    row["thread_title"] = flag.get("thread_title")
+    return row
+
+
+@cli.command()
+@db_option
+@click.option("--since", metavar="DATE", help="Only flags raised on or after DATE (YYYY-MM-DD or ISO time, UTC).")
+@click.option("--status", metavar="S", help="Only flags with this status (new, confirmed, dismissed, ...).")
+@click.option("--limit", type=click.IntRange(min=1), help="At most this many flags.")
+@format_option()
+def flags(db_path, since, status, limit, fmt):
+    """List flagged posts, most severe first, with identity numbers masked.
+
+    `--format json` prints a list of objects; each `id` is the flag id that
+    review and takedown commands accept.
+
+    \b
+    Example:
+        monitor flags --since 2026-11-01 --status new --format json
+    """
+    if since:
+        check_date(since)
+    with open_db(db_path) as db:
+        rows = [flag_row(f) for f in db.list_flags(since=since, status=status, limit=limit)]
+    if fmt == "table":
+        rows = [{**r, "text": snippet(r["text"])} for r in rows]
+    click.echo(render(rows, FLAG_COLUMNS, fmt, FLAG_TABLE_COLUMNS))

@@ -1,0 +1,1 @@
+"""Takedowns: batches of confirmed posts per platform, the letters, the platform registry (data/), and re-checks."""

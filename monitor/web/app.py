@@ -1,0 +1,101 @@
+"""The review page: a Flask application served by waitress, bound to 127.0.0.1 by default.
+
+Everything shown comes from hostile posts, so templates escape everything
+(Jinja autoescape), the Content-Security-Policy allows only this site's own
+scripts and styles (no inline code, no images, no outside connections),
+post images are listed as text and never loaded, and captured pages are
+shown as escaped text. Every route but /login and /static needs a session;
+every form carries a CSRF token; identity numbers are masked unless an
+admin asks, and that request is audited.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+
+from flask import Flask, abort, g, redirect, request, session, url_for
+
+from ..store import Database
+from ..store.keys import secret_key
+from .i18n import LANGS, translate
+
+CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
+       "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+SESSION_HOURS = 12
+
+
+def create_app(db_path: str, secure_cookies: bool = False) -> Flask:
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=secret_key(db_path) + b"/session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Strict",
+        SESSION_COOKIE_SECURE=secure_cookies,
+        SESSION_COOKIE_NAME="monitor_session",
+        PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=SESSION_HOURS),
+        MAX_CONTENT_LENGTH=64 * 1024,
+        MONITOR_DB=db_path,
+    )
+
+    @app.before_request
+    def open_database():
+        g.db = Database(app.config["MONITOR_DB"])
+        g.user = None
+        name = session.get("user")
+        if name:
+            user = g.db.user(name)
+            if user and not user["disabled"]:
+                g.user = user
+            else:
+                session.clear()
+        if request.endpoint in ("login", "static"):
+            return None
+        if g.user is None:
+            if request.method == "GET":
+                return redirect(url_for("login", next=request.full_path if request.query_string else request.path))
+            abort(401)
+        if request.method == "POST":
+            token = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token")
+            if not token or not secrets.compare_digest(token, session.get("csrf", "")):
+                abort(400, "missing or wrong CSRF token")
+        return None
+
+    @app.teardown_request
+    def close_database(exc=None):
+        db = g.pop("db", None)
+        if db is not None:
+            db.close()
+
+    @app.after_request
+    def security_headers(response):
+        response.headers["Content-Security-Policy"] = CSP
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    @app.context_processor
+    def helpers():
+        lang = (g.user or {}).get("lang") or session.get("lang") or "id"
+        return {"t": lambda key: translate(key, lang), "lang": lang, "langs": LANGS, "user": g.get("user"),
+                "csrf_token": session.get("csrf", "")}
+
+    from . import views
+
+    views.register(app)
+    return app
+
+
+def serve_app(db_path: str, host: str = "127.0.0.1", port: int = 8000, secure_cookies: bool = False) -> None:
+    from waitress import create_server
+
+    server = create_server(create_app(db_path, secure_cookies=secure_cookies), host=host, port=port, threads=8, ident="monitor")
+    print(f"Review page on http://{host}:{server.effective_port}/queue  (Ctrl-C to stop)", flush=True)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
