@@ -12,7 +12,7 @@ from .output import format_option, render
 
 
 def _registry(path):
-    from ..takedown.batches import TakedownError, load_registry
+    from ..takedown.registry import TakedownError, load_registry
 
     try:
         return load_registry(path)

@@ -14,7 +14,7 @@ import urllib.request
 from urllib.parse import urlsplit
 
 from ..store import Database
-from .batches import Registry
+from .registry import Registry
 
 MAX_BYTES = 5 * 1024 * 1024
 USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
