@@ -7,6 +7,8 @@ import click
 from rules import Analysis
 from rules.identifiers import MASKED_KINDS
 
+from .escaping import terminal_safe
+
 
 def segments(text: str, spans, identifiers) -> list[tuple[str, bool]]:
     """`text` cut into (piece, matched) runs: `spans` are (start, end) of matched words, and the
@@ -43,7 +45,7 @@ def highlighted(text: str, analysis: Analysis, color: bool) -> str:
             out.append(on)
         elif before and not hit:
             out.append(off)
-        out.append(piece)
+        out.append(terminal_safe(piece, keep_newlines=True))  # a post must not drive the terminal
     if pieces and pieces[-1][1]:
         out.append(off)
     return "".join(out)
@@ -58,7 +60,7 @@ def describe(text: str, analysis: Analysis, color: bool) -> str:
         lines.append("categories: " + ", ".join(analysis.categories))
     lines.append("")
     lines.append("why:")
-    lines.extend(f"  - {r}" for r in analysis.reasons or ["no rule fired"])
+    lines.extend(f"  - {terminal_safe(r)}" for r in analysis.reasons or ["no rule fired"])
     if analysis.matches:
         lines.append("")
         lines.append("rules that fired:")
@@ -76,5 +78,5 @@ def describe(text: str, analysis: Analysis, color: bool) -> str:
         lines.append("identifiers:")
         for i in analysis.identifiers:
             value = f" = {i.value}" if i.value else ""
-            lines.append(f"  {i.kind:<9} {i.masked}{value}  {'valid' if i.valid else 'INVALID'}")
+            lines.append(f"  {i.kind:<9} {terminal_safe(i.masked + value)}  {'valid' if i.valid else 'INVALID'}")
     return "\n".join(lines)

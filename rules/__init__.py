@@ -5,7 +5,7 @@ its own: `from rules import Detector; Detector().analyze(text)`.
 """
 
 from .detector import MAX_CHARS, Analysis, ContextHit, Detector, Match
-from .identifiers import Identifier, find_identifiers, is_valid_kk, is_valid_nik, mask, mask_text
+from .identifiers import Identifier, find_identifiers, is_valid_kk, is_valid_nik, mask, mask_text, mask_value
 from .ruleset import Rule, RuleError, load_rules
 
 __all__ = [
@@ -23,4 +23,5 @@ __all__ = [
     "load_rules",
     "mask",
     "mask_text",
+    "mask_value",
 ]

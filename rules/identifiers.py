@@ -13,6 +13,7 @@ import bisect
 import csv
 import datetime as dt
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -175,10 +176,12 @@ def _long_numbers(m: re.Match) -> list[tuple[int, int]]:
 
 def _long_number(text: str, start: int, end: int) -> tuple[str, bool]:
     """The kind and validity of a long number, from its shape and the words before it."""
-    digits = re.sub(r"\D", "", text[start:end])
+    return _classify(re.sub(r"\D", "", text[start:end]), text[max(0, start - 30) : start].lower())
+
+
+def _classify(digits: str, before: str) -> tuple[str, bool]:
     if len(digits) > 19:
         return "number", False
-    before = text[max(0, start - 30) : start].lower()
     if _CARD_BEFORE.search(before) and is_valid_card(digits):
         return "card", True
     if len(digits) == 16:
@@ -220,6 +223,109 @@ def _find_numbers(text: str, add) -> None:
         add("number", m.start(), m.end(), m.group(0), False)
 
 
+# ---------------------------------------------------------------- numbers written to escape a regex
+# Hostile posts break numbers up so that a plain pattern misses them: two spaces, tabs, line
+# breaks, slashes, commas, colons, underscores, brackets, middle dots, emoji or zero-width
+# characters between digit groups, combining marks on digits, full-width or other Unicode
+# digits. A cluster of digits joined by such characters is read again with its digits in ASCII,
+# invisible characters dropped and every other gap as one space; a long number found there is
+# masked over its whole original span. Amount lists, dates and addresses
+# (`150.000 - 200.000`, `29/11/2026 10:00`, `127.0.0.1:8080`) stay readable unless their digits hold a valid identity number.
+_CLUSTER = re.compile(r"\d(?:[\W_]{0,8}\d)*")
+_CLUSTER_PART = re.compile(r"\d+|[\W_]+")
+_AMOUNT = re.compile(r"[1-9]\d{0,2}(?:[.,]\d{3})+|\d{1,3}")
+_IP_PORT = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}(?::\d{1,5})?")
+_DATE_TIME = re.compile(r"\d{1,4}([/.\-])\d{1,2}\1\d{1,4}(?:[ ,T]{1,3}\d{1,2}[:.]\d{2}(?:[:.]\d{2})?)?")
+_INVISIBLE_CATEGORIES = {"Cf", "Mn", "Me"}
+
+
+def _ascii_digits(run: str) -> str:
+    return run if run.isascii() else "".join(str(unicodedata.digit(c, 0)) for c in run)
+
+
+def _cluster_view(cluster: str, offset: int) -> tuple[str, list[int], list[str]] | None:
+    """(view, origin of each view character, visible pieces) of an odd cluster; None if plain."""
+    view: list[str] = []
+    origin: list[int] = []
+    pieces: list[str] = [""]
+    odd = False
+    for m in _CLUSTER_PART.finditer(cluster):
+        part = m.group(0)
+        if part[0].isdigit() or unicodedata.category(part[0]) == "Nd":
+            digits = _ascii_digits(part)
+            odd = odd or digits != part
+            view.extend(digits)
+            origin.extend(range(offset + m.start(), offset + m.end()))
+            pieces[-1] += part
+            continue
+        visible = "".join(c for c in part if unicodedata.category(c) not in _INVISIBLE_CATEGORIES)
+        if not visible:  # only invisible characters: the digits around it are one group
+            odd = True
+            continue
+        if len(visible) > 4:  # a real break between two numbers
+            view.append("|")
+        elif visible in (" ", ".", "-"):
+            view.append(visible)
+            pieces[-1] += visible
+            origin.append(offset + m.start())
+            continue
+        else:
+            view.append(" ")
+            odd = True
+        origin.append(offset + m.start())
+        pieces.append("")
+    return ("".join(view), origin, pieces) if odd else None
+
+
+def _readable_numbers(cluster: str, pieces: list[str]) -> bool:
+    """Amount lists, dates and IP addresses with a port, which reviewers need to read."""
+    return (all(_AMOUNT.fullmatch(p.strip(" .-")) for p in pieces) or bool(_DATE_TIME.fullmatch(cluster))
+            or bool(_IP_PORT.fullmatch(cluster)))
+
+
+def _holds_identity_number(digits: str) -> bool:
+    windows = (digits[i : i + 16] for i in range(0, max(0, len(digits) - 15)))
+    return any(is_valid_nik(w) or is_valid_kk(w) for w in windows)
+
+
+def _hidden_numbers(text: str) -> list[Identifier]:
+    """Long numbers of `text` that only a read of odd digit clusters finds (see above)."""
+    out = []
+    for m in _CLUSTER.finditer(text):
+        if len(m.group(0)) < 10 or m.group(0).isascii() and _LONG_NUMBER.fullmatch(m.group(0)):
+            continue
+        read = _cluster_view(m.group(0), m.start())
+        if read is None:
+            continue
+        view, origin, pieces = read
+        all_digits = re.sub(r"\D", "", view)
+        if len(all_digits) < 10 or (_readable_numbers(m.group(0), pieces) and not _holds_identity_number(all_digits)):
+            continue
+        taken: list[tuple[int, int]] = []
+        for n in (*_LONG_NUMBER.finditer(view), *_ANY_LONG_DIGITS.finditer(view)):
+            for vs, ve in _long_numbers(n) if n.re is _LONG_NUMBER else [n.span()]:
+                if any(vs < e and s < ve for s, e in taken):
+                    continue
+                taken.append((vs, ve))
+                digits = re.sub(r"\D", "", view[vs:ve])
+                start, end = origin[vs], origin[ve - 1] + 1
+                kind, valid = _classify(digits, text[max(0, start - 30) : start].lower())
+                if n.re is _ANY_LONG_DIGITS and kind != "nik":
+                    kind, valid = "number", False
+                out.append(Identifier(kind, start, end, mask(kind, digits), valid))
+    return out
+
+
+def _merge_hidden(found: list[Identifier], hidden: list[Identifier]) -> list[Identifier]:
+    """`found` with each hidden number added, replacing what it overlaps unless a masked identifier covers it."""
+    for h in hidden:
+        if any(f.kind in MASKED_KINDS and f.start <= h.start and f.end >= h.end for f in found):
+            continue
+        found = [f for f in found if f.end <= h.start or f.start >= h.end]
+        found.append(h)
+    return found
+
+
 def find_identifiers(text: str) -> list[Identifier]:
     """Every identifier in `text`, validated, with the form that may be shown.
 
@@ -251,6 +357,10 @@ def find_identifiers(text: str) -> list[Identifier]:
     if "@" in text or ".me/" in text:
         for m in _TELEGRAM.finditer(text):
             add("telegram", m.start(), m.end(), m.group(0), True)
+    if has_digits:
+        hidden = _hidden_numbers(text)
+        if hidden:
+            found = _merge_hidden(found, hidden)
     found.sort(key=lambda i: i.start)
     return found
 
@@ -274,3 +384,15 @@ def mask_text(text: str, identifiers: list[Identifier] | None = None, start: int
         pos = max(pos, ident.end)
     pieces.append(text[pos:end] if pos < end else "")
     return "".join(pieces)
+
+
+def mask_value(value):
+    """`value` with every string in it masked (lists, tuples and dict values too): for whole rows
+    shown or exported, where a title, an author, a URL or a post id can carry a number as well."""
+    if isinstance(value, str):
+        return mask_text(value)
+    if isinstance(value, (list, tuple)):
+        return type(value)(mask_value(v) for v in value)
+    if isinstance(value, dict):
+        return {k: mask_value(v) for k, v in value.items()}
+    return value

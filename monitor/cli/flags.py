@@ -12,15 +12,15 @@ FLAG_TABLE_COLUMNS = ["id", "severity", "score", "categories", "source", "author
 
 
 def flag_row(flag: dict, width: int = 60) -> dict:
-    """A flag as shown to people and scripts: identity numbers masked."""
-    from rules import mask_text
+    """A flag as shown to people and scripts: identity numbers masked in every field, not only the text."""
+    from rules import mask_value
 
-    row = {k: flag[k] for k in FLAG_COLUMNS if k in flag and k != "text"}
+    row = {k: flag[k] for k in FLAG_COLUMNS if k in flag}
+    row["text"] = row.get("text") or ""
     row["post_id"] = flag["post_id"]
     row["reasons"] = flag["reasons"]
-    row["text"] = mask_text(flag["text"] or "")
     row["thread_title"] = flag.get("thread_title")
-    return row
+    return mask_value(row)
 
 
 @cli.command()

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 
 import click
 from tabulate import tabulate
+
+from ..escaping import json_safe, terminal_safe, write_csv
 
 FORMATS = ("table", "json", "csv")
 
@@ -22,18 +23,17 @@ def format_option(default: str = "table"):
 def render(rows: list[dict], columns: list[str], fmt: str, table_columns: list[str] | None = None) -> str:
     """Rows as text. JSON keeps every key; CSV and table show `columns` (table: `table_columns`)."""
     if fmt == "json":
-        return json.dumps(rows, ensure_ascii=False, indent=2, default=str)
+        return json_safe(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
     if fmt == "csv":
         buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: _cell(row.get(k)) for k in columns})
-        return buf.getvalue().rstrip("\n")
+        write_csv(buf, columns, rows)
+        return buf.getvalue().removesuffix("\r\n")
     cols = table_columns or columns
     if not rows:
         return "(none)"
-    return tabulate([[_cell(row.get(c)) for c in cols] for row in rows], headers=cols, tablefmt="simple")
+    # Cells come from posts: control characters are shown escaped, never sent to the terminal.
+    return tabulate([[terminal_safe(_cell(row.get(c))) for c in cols] for row in rows], headers=cols,
+                    tablefmt="simple", disable_numparse=True)
 
 
 def _cell(value) -> str:

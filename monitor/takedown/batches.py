@@ -8,16 +8,19 @@ post is requested once.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import html
 import json
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from rules import mask_text
+from rules import mask_value
 
+from ..escaping import json_safe, md_code, md_text, spreadsheet_safe, write_csv, xml_safe
 from ..store import Database
 from .registry import DATA, Platform, Registry, TakedownError
 
@@ -27,9 +30,10 @@ COLUMNS = ["url", "post_id", "platform", "source", "first_seen", "last_seen", "c
 
 
 def export_row(row: dict, platform: Platform) -> dict:
-    """One post as it goes into a list: identifiers masked only, the evidence hash cited."""
+    """One post as it goes into a list: every field masked (masking last, after the excerpt is
+    flattened), characters no file format can hold replaced, the evidence hash cited."""
     identifiers = json.loads(row.get("identifiers") or "[]")
-    return {
+    out = {
         "url": row["url"],
         "post_id": row.get("site_post_id") or "",
         "platform": platform.id,
@@ -42,24 +46,19 @@ def export_row(row: dict, platform: Platform) -> dict:
         "evidence_sha256": row.get("evidence_sha") or "",
         "identifiers": ", ".join(f"{i['kind']} {i['masked']}" for i in identifiers
                                  if i.get("valid") and i["kind"] not in ("price", "volume")),
-        "excerpt": " ".join(mask_text(row.get("text") or "").split())[:300],
+        "excerpt": " ".join((row.get("text") or "").split()),
     }
-
-
-def spreadsheet_safe(value) -> str:
-    """A cell value a spreadsheet will not run: text starting with = + - @ (a formula) gets a leading quote."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    out = {k: xml_safe(v) for k, v in mask_value(out).items()}
+    out["excerpt"] = out["excerpt"][:300]
+    return out
 
 
 def write_list(rows: list[dict], fmt: str, path: Path) -> Path:
     if fmt == "csv":
         with open(path, "w", newline="", encoding="utf-8") as fh:
-            writer = csv.DictWriter(fh, fieldnames=COLUMNS)
-            writer.writeheader()
-            writer.writerows({c: spreadsheet_safe(row[c]) for c in COLUMNS} for row in rows)
+            write_csv(fh, COLUMNS, rows)
     elif fmt == "json":
-        path.write_text(json.dumps(rows, ensure_ascii=False, indent=2), encoding="utf-8")
+        path.write_text(json_safe(json.dumps(rows, ensure_ascii=False, indent=2)), encoding="utf-8")
     elif fmt == "xlsx":
         from openpyxl import Workbook
 
@@ -68,15 +67,15 @@ def write_list(rows: list[dict], fmt: str, path: Path) -> Path:
         sheet.title = "takedown"
         sheet.append(COLUMNS)
         for row in rows:
-            sheet.append([spreadsheet_safe(row[c]) for c in COLUMNS])
+            sheet.append([spreadsheet_safe(xml_safe(row[c])) for c in COLUMNS])
         book.save(path)
     elif fmt == "md":
         lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
         for row in rows:
-            lines.append("| " + " | ".join(str(row[c]).replace("|", "\\|").replace("\n", " ") for c in COLUMNS) + " |")
+            lines.append("| " + " | ".join(md_code(row[c]) if c == "url" else md_text(row[c]) for c in COLUMNS) + " |")
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     elif fmt == "html":
-        body = "".join("<tr>" + "".join(f"<td>{html.escape(str(row[c]))}</td>" for c in COLUMNS) + "</tr>" for row in rows)
+        body = "".join("<tr>" + "".join(f"<td>{html.escape(xml_safe(row[c]))}</td>" for c in COLUMNS) + "</tr>" for row in rows)
         head = "".join(f"<th>{c}</th>" for c in COLUMNS)
         path.write_text(f"<!DOCTYPE html><meta charset='utf-8'><table><tr>{head}</tr>{body}</table>\n", encoding="utf-8")
     else:
@@ -84,9 +83,24 @@ def write_list(rows: list[dict], fmt: str, path: Path) -> Path:
     return path
 
 
-def render_letters(platform: Platform, batch: dict, rows: list[dict], folder: Path, templates: Path = DATA) -> list[Path]:
+class _Markdown(str):
+    """Text already made safe for Markdown (by the `url` or `md` filters): not escaped again."""
+
+
+def _finalize(value) -> str:
+    """Every `{{ ... }}` in a letter is escaped for Markdown unless a filter already made it safe."""
+    return value if isinstance(value, _Markdown) else md_text(value)
+
+
+def letter_environment(templates: Path = DATA) -> Environment:
     env = Environment(loader=FileSystemLoader(str(templates)), undefined=StrictUndefined, autoescape=False,
-                      keep_trailing_newline=True)
+                      keep_trailing_newline=True, finalize=_finalize)
+    env.filters["url"] = lambda v: _Markdown(md_code(v))  # a code span: cannot become a link, an image or a heading
+    return env
+
+
+def render_letters(platform: Platform, batch: dict, rows: list[dict], folder: Path, templates: Path = DATA) -> list[Path]:
+    env = letter_environment(templates)
     out = []
     for lang in ("id", "en"):
         text = env.get_template(f"letter_{lang}.md").render(platform=platform, batch=batch, rows=rows)
@@ -98,7 +112,12 @@ def render_letters(platform: Platform, batch: dict, rows: list[dict], folder: Pa
 
 def create_batches(db: Database, registry: Registry, user: str, out: Path, fmt: str = "csv",
                    since: str | None = None, platform: str | None = None) -> list[dict]:
-    """One batch per platform from the confirmed posts not yet requested; returns what was written."""
+    """One batch per platform from the confirmed posts not yet requested; returns what was written.
+
+    A batch's files are written into a hidden temporary folder and moved into place inside the
+    transaction that records the batch and marks its posts requested: a failure (a bad character,
+    a full disk, a crash) leaves no record and every post still requestable.
+    """
     if fmt not in FORMATS:
         raise TakedownError(f"unknown format {fmt!r}; one of {', '.join(FORMATS)}")
     if platform:
@@ -110,17 +129,31 @@ def create_batches(db: Database, registry: Registry, user: str, out: Path, fmt: 
             continue
         groups.setdefault(p.id, (p, []))[1].append(row)
     written = []
+    out.mkdir(parents=True, exist_ok=True)
     for pid, (p, rows) in sorted(groups.items()):
         exported = [export_row(r, p) for r in rows]
         stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
         folder = out / f"{stamp}-{pid}"
-        folder.mkdir(parents=True, exist_ok=True)
-        batch_id = db.create_batch(pid, user, fmt, str(folder), rows)
-        batch = {**db.batch(batch_id)}
-        files = [write_list(exported, fmt, folder / f"requests.{fmt}"), *render_letters(p, batch, exported, folder)]
-        db.audit(user, "takedown.batch", f"batch:{batch_id}", None,
-                 {"platform": pid, "posts": len(rows), "files": [str(f) for f in files]})
-        db.audit(user, "evidence.export", f"batch:{batch_id}", None, {"sha256": sorted({r["evidence_sha256"] for r in exported if r["evidence_sha256"]})})
+        n = 1
+        while folder.exists():
+            n += 1
+            folder = out / f"{stamp}-{pid}-{n}"
+        tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=out))
+        try:
+            with db.transaction():
+                batch_id = db.create_batch(pid, user, fmt, str(folder), rows)
+                batch = {**db.batch(batch_id)}
+                names = [write_list(exported, fmt, tmp / f"requests.{fmt}").name,
+                         *(f.name for f in render_letters(p, batch, exported, tmp))]
+                files = [folder / name for name in names]
+                db.audit(user, "takedown.batch", f"batch:{batch_id}", None,
+                         {"platform": pid, "posts": len(rows), "files": [str(f) for f in files]})
+                db.audit(user, "evidence.export", f"batch:{batch_id}", None,
+                         {"sha256": sorted({r["evidence_sha256"] for r in exported if r["evidence_sha256"]})})
+                os.rename(tmp, folder)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
         written.append({"batch": batch_id, "platform": pid, "posts": len(rows), "folder": str(folder), "files": [str(f) for f in files]})
     return written
 
@@ -133,8 +166,8 @@ def report(db: Database) -> list[dict]:
     for item in db.takedown_items():
         row = out.setdefault(item["platform"], {"platform": item["platform"], "requested": 0, "removed": 0, "still_online": 0,
                                                 "escalated": 0, "unreachable": 0, "_days": []})
-        row["requested"] += 1
-        if item["status"] in row:
+        row["requested"] += 1  # every item was requested once; its status says what happened since
+        if item["status"] != "requested" and item["status"] in row:
             row[item["status"]] += 1
         if item["status"] == "removed" and item["removed_at"]:
             days = (dt.datetime.fromisoformat(item["removed_at"]) - dt.datetime.fromisoformat(item["requested_at"])).total_seconds() / 86400

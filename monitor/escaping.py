@@ -1,0 +1,109 @@
+"""Escaping for every place crawled text leaves the program: CSV, spreadsheets, Markdown, terminals.
+
+Posts are written by the people we monitor. A cell starting with `=` is a
+formula to a spreadsheet, a bare CR splits a CSV row, `](` or `<img` in
+Markdown is a link or a tracking pixel, and an escape sequence rewrites the
+operator's terminal. Each output goes through the one function here for it.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import unicodedata
+from typing import IO, Iterable
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
+def spreadsheet_safe(value) -> str:
+    """A cell value a spreadsheet will not run: text starting with = + - @ TAB CR LF gets a leading quote."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def write_csv(fh: IO[str], columns: list[str], rows: Iterable[dict], header: bool = True) -> None:
+    """Rows as CSV that survives hostile cells: formula-safe, CRLF line ends, any CR or LF quoted.
+
+    With "\\r\\n" as the line terminator the csv module quotes every field holding a CR or LF,
+    so a bare CR in an author cannot end the row and forge the next one.
+    """
+    writer = csv.writer(fh, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+    if header:
+        writer.writerow(columns)
+    for row in rows:
+        writer.writerow([spreadsheet_safe(_flat(row.get(c))) for c in columns])
+
+
+def _flat(value) -> str:
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value)
+    return "" if value is None else str(value)
+
+
+# XML 1.0 forbids C0 controls except TAB, LF, CR, and the non-characters U+FFFE/U+FFFF; surrogates
+# cannot be encoded at all. openpyxl raises on them, which would lose a whole takedown batch.
+_XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+def xml_safe(value) -> str:
+    """Text an XML file (XLSX, HTML) can hold: forbidden characters become U+FFFD."""
+    return _XML_FORBIDDEN.sub("\ufffd", "" if value is None else str(value))
+
+
+# ---------------------------------------------------------------- terminals
+
+_BIDI_AND_INVISIBLE = set("\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2060\u2066\u2067\u2068\u2069\ufeff")
+
+
+def terminal_safe(text, keep_newlines: bool = False) -> str:
+    """`text` with control characters shown as escapes (`\\x1b`, `\\r`, `\\u202e`), never sent raw.
+
+    C0 and C1 controls (ESC, CSI, CR, BEL, ...) would let a post move the cursor, erase
+    lines or retitle the window; bidirectional overrides would reorder what is read.
+    Newlines (and tabs) are kept only where the caller lays out multi-line text.
+    """
+    text = "" if text is None else str(text)
+    out = []
+    for ch in text:
+        if keep_newlines and ch in "\n\t":
+            out.append(ch)
+        elif ch in _BIDI_AND_INVISIBLE or unicodedata.category(ch) == "Cc":
+            code = ord(ch)
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff]")
+
+
+def json_safe(dumped: str) -> str:
+    """JSON text (from json.dumps, which already escapes C0 controls) with C1 controls and bidi marks
+    as \\u escapes too: still the same JSON, and nothing in it can steer a terminal."""
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", dumped)
+
+
+# ---------------------------------------------------------------- Markdown
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()!|~])")
+_MD_LINE_START = re.compile(r"^(\d*)([-+#.>=)])")
+_MD_AUTOLINK = re.compile(r"(?i)(://|\bwww\.)")
+
+
+def md_text(value) -> str:
+    """Text that Markdown shows as written, on one line: emphasis, links, images, tables and
+    HTML cannot start inside it, a line-start marker (`#`, `-`, `1.`) is escaped, and a URL
+    in it is not turned into a link (`https\\://`)."""
+    text = " ".join(xml_safe(value).split())
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = _MD_SPECIAL.sub(r"\\\1", text)
+    text = _MD_AUTOLINK.sub(lambda m: "\\://" if m.group(1) == "://" else m.group(1)[:3] + "\\.", text)
+    return _MD_LINE_START.sub(r"\1\\\2", text)
+
+
+def md_code(value) -> str:
+    """A URL or other raw value as a Markdown code span: shown literally, never a link, never HTML."""
+    text = " ".join(xml_safe(value).split()).replace("`", "%60").replace("|", "%7C")
+    return f"`{text}`" if text else ""
