@@ -1,12 +1,14 @@
 """Forum spider driven by an engine preset: index -> boards -> threads (paged) -> posts.
 
 Parsing lives in plain functions over a response so it can be tested on
-saved pages; the spider walks links. Only links on the base URL's host that
-the preset's selectors point at are followed, cleaned of session and sort
-parameters, so calendars and sort orders cannot multiply a crawl; and
-`max_pages` bounds a run. Incremental: a thread whose board row shows the
-same marker (replies, last post) as when it was last read to the end is not
-fetched again, and a board page with nothing new ends paging of that board.
+saved pages; the spider walks links. Only links on the base URL's scheme,
+host and port that the preset's selectors point at are followed (redirects
+and meta refreshes are held to the same by `middlewares.SourceGuardMiddleware`),
+cleaned of session and sort parameters, so calendars and sort orders cannot
+multiply a crawl; and `max_pages` bounds a run. Incremental: a thread whose
+board row shows the same marker (replies, last post) as when it was last
+read to the end is not fetched again, and a board page with nothing new ends
+paging of that board.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import scrapy
 from .errors import ErrorCounterMixin
 from .evidence import with_evidence
 from .items import Post, ThreadComplete
+from .middlewares import origin
 from .presets import load_preset
 from .session import LoginMixin, StateDir
 from .text import extract
@@ -215,7 +218,7 @@ class ForumSpider(ErrorCounterMixin, LoginMixin, scrapy.Spider):
         self.preset = load_preset(engine, json.loads(selectors) if selectors else None)
         self.max_pages = int(max_pages or 0)
         self.proxy = proxy or None
-        self.host = urlsplit(base_url).hostname
+        self.origin = origin(base_url)
         self.pages_requested = 0
         self.state = StateDir(state_dir) if state_dir else None
         self.known = self.state.read_json("known_threads.json", {}) if self.state else {}
@@ -223,6 +226,10 @@ class ForumSpider(ErrorCounterMixin, LoginMixin, scrapy.Spider):
 
     def request_meta(self) -> dict:
         return {**super().request_meta(), **({"proxy": self.proxy} if self.proxy else {})}
+
+    def source_urls(self) -> list[str]:
+        """Where this source's requests may go: the base URL's origin, and the configured login page's."""
+        return [self.base_url, *([self.login["url"]] if self.login and self.login.get("url") else [])]
 
     async def start(self):
         for request in self.start_requests():
@@ -235,7 +242,8 @@ class ForumSpider(ErrorCounterMixin, LoginMixin, scrapy.Spider):
             yield request.replace(cookies=cookies) if cookies else request
 
     def _request(self, url: str, callback, **meta):
-        if urlsplit(url).hostname != self.host:
+        if origin(url) != self.origin:
+            self.crawler.stats.inc_value("monitor/offsite_links_skipped")
             return None
         if self.max_pages and self.pages_requested >= self.max_pages:
             return None

@@ -84,6 +84,10 @@ class MastodonSpider(ErrorCounterMixin, scrapy.Spider):
         self.pages = 0
         self.meta = {"proxy": proxy} if proxy else {}
 
+    def source_urls(self) -> list[str]:
+        """Where this source's requests may go: the base URL's scheme, host and port (see spiders.middlewares)."""
+        return [self.base_url]
+
     def _url(self, max_id: str | None = None) -> str:
         params = {"limit": PAGE_SIZE}
         if self.timeline == "local":

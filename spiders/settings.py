@@ -29,5 +29,11 @@ MEMUSAGE_ENABLED = False
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"
 
-# After HttpProxyMiddleware (750), so it sees proxies set from the environment too.
-DOWNLOADER_MIDDLEWARES = {"spiders.middlewares.OnionGuardMiddleware": 760}
+# After HttpProxyMiddleware (750), so they see proxies set from the environment too; redirects
+# (600) and meta refreshes (580) come back through them as new requests.
+DOWNLOADER_MIDDLEWARES = {
+    "spiders.middlewares.OnionGuardMiddleware": 760,
+    "spiders.middlewares.SourceGuardMiddleware": 770,  # same scheme, host and port; no private addresses
+}
+# Scrapy's caching resolver, refusing private answers for clearnet sources at connect time (DNS rebinding).
+TWISTED_DNS_RESOLVER = "spiders.middlewares.PublicAddressResolver"

@@ -98,6 +98,10 @@ class TelegramSpider(ErrorCounterMixin, scrapy.Spider):
         self.pages = 0
         self.meta = {"proxy": proxy} if proxy else {}
 
+    def source_urls(self) -> list[str]:
+        """Where this source's requests may go: the base URL's scheme, host and port (see spiders.middlewares)."""
+        return [self.base_url]
+
     async def start(self):
         for request in self.start_requests():
             yield request
