@@ -7,6 +7,10 @@ from pathlib import Path
 import pytest
 from scrapy.http import HtmlResponse
 
+# Accounts hash at scrypt N=2**17 in production (0.3 s, 128 MiB each); tests use the old cost so that
+# creating users stays quick. Only the tests set this (monitor/web/accounts.py reads it).
+os.environ.setdefault("MONITOR_TEST_SCRYPT_N", str(2**14))
+
 PAGES = Path(__file__).parent / "sites"
 ROOT = Path(__file__).resolve().parent.parent
 

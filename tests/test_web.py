@@ -1,25 +1,20 @@
 """The review page in a real browser (Debian's Chromium driven by Playwright), and its guards."""
 
 import json
-import os
 import sqlite3
-import threading
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import pytest
-from conftest import ROOT, run_monitor
+from conftest import run_monitor
+from webfixtures import PASSWORD, launch_browser, login, screenshot_path, served
 
 from monitor.web.accounts import add_user
 from monitor.store import Database
 from monitor.ingest import ingest_post
 from monitor.store.keys import secret_key
-from monitor.web import create_app
 from rules import Detector
 
-CHROMIUM = "/usr/bin/chromium"
-PASSWORD = "correct horse battery"
 HOSTILE = (
     "Jual data NIK + KK valid 5rb per nomor, minat japri telegram @xss_seller_demo "
     '<script>alert("script")</script> <img src=x onerror="alert(\'img\')"> '
@@ -39,40 +34,13 @@ def site(tmp_path_factory):
                                      "text": HOSTILE, "thread_title": "<b>title</b>"}, secret_key(db_path))
         for name, role in (("ana", "admin"), ("rina", "reviewer"), ("vito", "viewer")):
             add_user(db, name, role, PASSWORD)
-    from waitress import create_server
-
-    server = create_server(create_app(db_path), host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.effective_port}", db_path
-    server.close()
+    with served(db_path) as url:
+        yield url, db_path
 
 
 @pytest.fixture(scope="module")
 def browser():
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI"):
-            pytest.fail("chromium is not installed: scripts/test installs Debian's chromium")
-        pytest.skip("Debian's chromium is not installed")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync"])
-        yield b
-        b.close()
-
-
-def login(browser, url, name):
-    context = browser.new_context()
-    page = context.new_page()
-    page.goto(f"{url}/login")
-    page.fill('input[name="username"]', name)
-    page.fill('input[name="password"]', PASSWORD)
-    page.click("form.login button")
-    page.wait_for_url(f"{url}/queue")
-    return context, page
+    yield from launch_browser()
 
 
 def statuses(db_path):
@@ -107,7 +75,8 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def test_keyboard_triage_filter_search_and_screenshot(site, browser):
+def test_keyboard_triage_filter_search_and_screenshot(site, browser, tmp_path):
+    """Keyboard triage; the screenshot goes to tmp_path (`bash scripts/screenshot` refreshes the README's)."""
     url, db_path = site
     context, page = login(browser, url, "rina")
     page.goto(f"{url}/queue?from=2000-01-01")
@@ -115,15 +84,21 @@ def test_keyboard_triage_filter_search_and_screenshot(site, browser):
     items = page.locator("#queue .item")
     assert items.count() >= 9
     ids = [int(items.nth(i).get_attribute("data-flag")) for i in range(3)]
-    screenshot = ROOT / "docs" / "review-queue.png"
-    screenshot.parent.mkdir(exist_ok=True)
+    screenshot = screenshot_path(tmp_path)
     page.set_viewport_size({"width": 1280, "height": 900})
     page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(screenshot))
+    assert screenshot.stat().st_size > 10_000
     for key in ("c", "e", "d"):
         page.keyboard.press(key)
         page.wait_for_timeout(300)
-    page.wait_for_function("document.querySelectorAll('#queue .item.decided').length === 3")
+    # `d` asks for a reason (none is preselected); Enter on the chosen one sends the dismissal
+    page.wait_for_selector(f'#queue .item[data-flag="{ids[2]}"] select[name="reason"]:focus')
+    page.select_option(f'#queue .item[data-flag="{ids[2]}"] select[name="reason"]', "news_report")
+    page.keyboard.press("Enter")
+    from playwright.sync_api import expect
+
+    expect(page.locator("#queue .item.decided")).to_have_count(3)  # (a string wait_for_function needs eval: CSP)
     now = statuses(db_path)
     assert [now[i] for i in ids] == ["confirmed", "escalated", "dismissed"]
     con = sqlite3.connect(db_path)

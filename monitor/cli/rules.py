@@ -161,7 +161,11 @@ def rules_check(rules_dir):
 @db_option
 @format_option()
 def rules_stats(days, db_path, fmt):
-    """Per rule: how often the posts it fired on were confirmed or dismissed in the last DAYS days.
+    """Per rule: how many of the posts it fired on were confirmed, dismissed or escalated in the last DAYS days.
+
+    A post counts once per rule, however many of its words the rule matched;
+    escalated posts have their own column, and precision is confirmed /
+    (confirmed + dismissed).
 
     \b
     Example:
@@ -170,4 +174,11 @@ def rules_stats(days, db_path, fmt):
     since = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=days)).isoformat(timespec="seconds")
     with open_db(db_path) as db:
         rows = db.rule_stats(since)
-    click.echo(render(rows, ["rule_id", "decided", "confirmed", "dismissed", "precision"], fmt))
+    if not rows:
+        sentence = (f"no decisions in the last {days} days yet: confirm, dismiss or escalate flags "
+                    "(monitor review, or the review page) to measure the rules")
+        if fmt == "table":
+            click.echo(sentence)
+            return
+        click.echo(sentence, err=True)  # scripts still get an empty list / a header on stdout
+    click.echo(render(rows, ["rule_id", "decided", "confirmed", "dismissed", "escalated", "precision"], fmt))

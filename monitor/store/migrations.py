@@ -205,3 +205,35 @@ def m0008_takedown(db):
     )
     db["takedown_items"].create_index(["flag_id"], unique=True)  # a post is requested once
     db["takedown_items"].create_index(["batch_id"])
+
+
+@migrations(name="0009_review_hardening")
+def m0009_review_hardening(db):
+    # A session carries the epoch it was made under; logout, a new password, a role change or
+    # disabling the account bumps it, so every copy of an older cookie stops working.
+    db["users"].add_column("session_epoch", int, not_null_default=0)
+    # Linked posts: how many posts carry each fingerprint, kept by triggers (whoever writes
+    # `identifiers`), and an index that gives a fingerprint's most recent posts without reading
+    # them all: one seller repeating a number in 10,000 posts must not slow every queue item.
+    db.execute("CREATE TABLE fingerprint_posts (fingerprint TEXT PRIMARY KEY, posts INTEGER NOT NULL) WITHOUT ROWID")
+    db.execute("INSERT INTO fingerprint_posts (fingerprint, posts) SELECT fingerprint, count(*) FROM identifiers GROUP BY fingerprint")
+    db.execute("""
+        CREATE TRIGGER identifiers_count_insert AFTER INSERT ON identifiers BEGIN
+            INSERT INTO fingerprint_posts (fingerprint, posts) VALUES (new.fingerprint, 1)
+            ON CONFLICT(fingerprint) DO UPDATE SET posts = posts + 1;
+        END""")
+    db.execute("""
+        CREATE TRIGGER identifiers_count_delete AFTER DELETE ON identifiers BEGIN
+            UPDATE fingerprint_posts SET posts = posts - 1 WHERE fingerprint = old.fingerprint;
+            DELETE FROM fingerprint_posts WHERE fingerprint = old.fingerprint AND posts <= 0;
+        END""")
+    db.execute("""
+        CREATE TRIGGER identifiers_count_update AFTER UPDATE OF fingerprint ON identifiers
+        WHEN old.fingerprint IS NOT new.fingerprint BEGIN
+            UPDATE fingerprint_posts SET posts = posts - 1 WHERE fingerprint = old.fingerprint;
+            DELETE FROM fingerprint_posts WHERE fingerprint = old.fingerprint AND posts <= 0;
+            INSERT INTO fingerprint_posts (fingerprint, posts) VALUES (new.fingerprint, 1)
+            ON CONFLICT(fingerprint) DO UPDATE SET posts = posts + 1;
+        END""")
+    db["identifiers"].create_index(["fingerprint", "post_id"])
+    db.execute("DROP INDEX IF EXISTS idx_identifiers_fingerprint")  # the new index starts with it

@@ -25,6 +25,29 @@ class ReviewQueries:
     def update_user(self, name: str, **values) -> None:
         self.db.execute(f"UPDATE users SET {', '.join(f'[{k}] = ?' for k in values)} WHERE name = ?", [*values.values(), name])
 
+    def count_login_attempt(self, name: str, now: str) -> dict | None:
+        """Count a login attempt for `name` BEFORE its password is checked; the user as it is after, or None.
+
+        One statement, so parallel attempts each get their own number (read-check-write let 40
+        parallel guesses through where 5 were allowed). A lockout that has run out (`locked_until`
+        <= `now`, both UTC ISO strings) is cleared and the count starts again at 1.
+        """
+        cursor = self.db.execute(
+            """UPDATE users SET
+                   failed_logins = CASE WHEN locked_until IS NOT NULL AND locked_until <= :now THEN 1
+                                        ELSE coalesce(failed_logins, 0) + 1 END,
+                   locked_until = CASE WHEN locked_until IS NOT NULL AND locked_until <= :now THEN NULL ELSE locked_until END
+               WHERE name = :name RETURNING *""",
+            {"now": now, "name": name},
+        )
+        cols = [c[0] for c in cursor.description]
+        rows = cursor.fetchall()
+        return dict(zip(cols, rows[0])) if rows else None
+
+    def bump_session_epoch(self, name: str) -> None:
+        """End every session of `name`: sessions carry the epoch they were made under."""
+        self.db.execute("UPDATE users SET session_epoch = coalesce(session_epoch, 0) + 1 WHERE name = ?", [name])
+
     # ------------------------------------------------------------ audit
     def audit(self, user: str | None, action: str, target: str = "", before=None, after=None) -> None:
         dump = lambda v: v if v is None or isinstance(v, str) else json.dumps(v, ensure_ascii=False, default=str)  # noqa: E731
@@ -54,27 +77,38 @@ class ReviewQueries:
         return list(self.db["review_events"].rows_where("flag_id = ?", [flag_id], order_by="id"))
 
     def rule_stats(self, since: str) -> list[dict]:
-        """Per rule: flags it fired on that were confirmed or dismissed since `since`."""
-        sql = """
-            SELECT json_extract(m.value, '$.rule_id') AS rule_id,
-                   sum(f.status IN ('confirmed', 'requested', 'removed', 'still_online', 'escalated')) AS confirmed,
-                   sum(f.status = 'dismissed') AS dismissed,
-                   count(*) AS decided
-            FROM flags f, json_each(f.matches) m
-            WHERE f.id IN (SELECT flag_id FROM review_events WHERE at >= ? AND action IN ('confirm', 'dismiss', 'escalate'))
-              AND json_extract(m.value, '$.neutralised_by') IS NULL
-            GROUP BY rule_id ORDER BY decided DESC, rule_id
+        """Per rule: the posts (flags) it fired on that were decided since `since`, by outcome.
+
+        A rule that matched several words of one post counts that post once. Escalated flags
+        are neither confirmed nor dismissed: they have their own column, and precision is
+        confirmed / (confirmed + dismissed).
         """
-        rows = [dict(zip(("rule_id", "confirmed", "dismissed", "decided"), r)) for r in self.db.execute(sql, [since]).fetchall()]
-        for row in rows:
-            row["precision"] = round(row["confirmed"] / row["decided"], 3) if row["decided"] else None
+        sql = """
+            SELECT rule_id,
+                   sum(status IN ('confirmed', 'requested', 'removed', 'still_online')) AS confirmed,
+                   sum(status = 'dismissed') AS dismissed,
+                   sum(status = 'escalated') AS escalated
+            FROM (SELECT DISTINCT f.id, f.status, json_extract(m.value, '$.rule_id') AS rule_id
+                  FROM flags f, json_each(f.matches) m
+                  WHERE f.id IN (SELECT flag_id FROM review_events WHERE at >= ? AND action IN ('confirm', 'dismiss', 'escalate'))
+                    AND json_extract(m.value, '$.neutralised_by') IS NULL)
+            GROUP BY rule_id
+        """
+        rows = []
+        for rule_id, confirmed, dismissed, escalated in self.db.execute(sql, [since]).fetchall():
+            decided = confirmed + dismissed + escalated
+            if decided:
+                judged = confirmed + dismissed
+                rows.append({"rule_id": rule_id, "decided": decided, "confirmed": confirmed, "dismissed": dismissed,
+                             "escalated": escalated, "precision": round(confirmed / judged, 3) if judged else None})
+        rows.sort(key=lambda r: (-r["decided"], r["rule_id"] or ""))
         return rows
 
     # ------------------------------------------------------------ the queue
     def queue(self, since: str | None = None, until: str | None = None, source: str | None = None,
               category: str | None = None, severity: str | None = None, status: str | None = None, q: str | None = None,
               limit: int | None = 100, offset: int = 0, sources: list[str] | None = None) -> list[dict]:
-        """Active flags raised in [since, until) with their posts, most severe first; `q` is full-text, quoted."""
+        """Active flags raised in [since, until) with their posts, most severe first; `q` is full-text (`fts_query`)."""
         where: list[str] = ["f.active = 1"]
         params: list = []
         for clause, value in (("f.created_at >= ?", since), ("f.created_at < ?", until), ("p.source = ?", source),
@@ -87,8 +121,11 @@ class ReviewQueries:
             where.append(f"p.source IN ({','.join('?' * len(sources))})")
             params.extend(sources)
         if q and q.strip():
+            expression = fts_query(q)
+            if expression is None:
+                return []  # nothing searchable (only quotes, stars, punctuation): nothing matches
             where.append("p.id IN (SELECT rowid FROM posts_fts WHERE posts_fts MATCH ?)")
-            params.append(self.db.quote_fts(q.strip()[:200]))
+            params.append(expression)
         sql = f"""
             SELECT f.id, f.post_id, f.status, f.severity, f.score, f.categories, f.reasons, f.matches, f.lang, f.created_at,
                    p.source, p.kind, p.url, p.author, p.thread_title, p.posted_at, p.text, p.images, p.first_seen, p.last_seen
@@ -119,12 +156,49 @@ class ReviewQueries:
             self.db.execute("INSERT OR IGNORE INTO identifiers (post_id, kind, fingerprint, masked) VALUES (?, ?, ?, ?)",
                             [post_id, kind, fp, masked])
 
-    def linked_posts(self, post_id: int, limit: int = 20) -> list[dict]:
-        """Other posts that share a contact, wallet or identity-number fingerprint with `post_id`."""
-        sql = """
-            SELECT DISTINCT o.post_id, o.kind, o.masked, p.source, p.url, p.author, f.id AS flag_id
-            FROM identifiers i JOIN identifiers o ON o.fingerprint = i.fingerprint AND o.post_id != i.post_id
-            JOIN posts p ON p.id = o.post_id LEFT JOIN flags f ON f.post_id = p.id
-            WHERE i.post_id = ? ORDER BY o.post_id DESC LIMIT ?
+    def linked(self, post_id: int, limit: int = 20) -> dict:
+        """Posts that share a contact, wallet or identity-number fingerprint with `post_id`, capped.
+
+        {"identifiers": [{kind, masked, others}] (others: how many other posts carry it, from
+        `fingerprint_posts`), "posts": the `limit` most recent of those posts}. Each fingerprint
+        is read through the (fingerprint, post_id) index with a LIMIT, so a number repeated in
+        10,000 posts costs as little as one seen twice.
         """
-        return self._dicts(sql, [post_id, limit])
+        shared = [{"kind": kind, "fingerprint": fp, "masked": masked, "others": posts - 1}
+                  for kind, fp, masked, posts in self.db.execute(LINKED_FINGERPRINTS, [post_id]).fetchall() if posts > 1]
+        found: dict[int, dict] = {}
+        for ident in shared:
+            for (other,) in self.db.execute(LINKED_RECENT, [ident["fingerprint"], post_id, limit]).fetchall():
+                found.setdefault(other, {"post_id": other, "kind": ident["kind"], "masked": ident["masked"]})
+        chosen = sorted(found, reverse=True)[:limit]
+        posts = []
+        if chosen:
+            details = {row["post_id"]: row for row in self._dicts(
+                "SELECT p.id AS post_id, p.source, p.url, p.author, f.id AS flag_id FROM posts p "
+                "LEFT JOIN flags f ON f.post_id = p.id WHERE p.id IN (SELECT value FROM json_each(?))", [json.dumps(chosen)])}
+            posts = [{**found[i], **details[i]} for i in chosen if i in details]
+        return {"identifiers": [{k: v for k, v in i.items() if k != "fingerprint"} for i in shared], "posts": posts}
+
+    def linked_posts(self, post_id: int, limit: int = 20) -> list[dict]:
+        """The `limit` most recent posts that share a fingerprint with `post_id` (see `linked`)."""
+        return self.linked(post_id, limit)["posts"]
+
+
+LINKED_FINGERPRINTS = """
+    SELECT i.kind, i.fingerprint, i.masked, coalesce(c.posts, 1) FROM identifiers i
+    LEFT JOIN fingerprint_posts c ON c.fingerprint = i.fingerprint WHERE i.post_id = ?
+"""
+LINKED_RECENT = "SELECT post_id FROM identifiers WHERE fingerprint = ? AND post_id != ? ORDER BY post_id DESC LIMIT ?"
+
+
+def fts_query(q: str) -> str | None:
+    """A search box's text as an FTS5 query of plain words, or None when nothing searchable is left.
+
+    Each term is quoted by us (a `"` inside doubled), so `"`, `*`, `AND`, `NEAR(` or unbalanced
+    parentheses are words, not syntax; NULs are dropped, and terms without a letter or digit
+    (which FTS5 would turn into an empty phrase) are left out. At most 20 terms of 200 characters.
+    """
+    terms = [t for t in q[:200].replace("\x00", " ").split() if any(c.isalnum() for c in t)][:20]
+    if not terms:
+        return None
+    return " ".join('"' + t.replace('"', '""') + '"' for t in terms)

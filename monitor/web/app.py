@@ -5,8 +5,15 @@ Everything shown comes from hostile posts, so templates escape everything
 scripts and styles (no inline code, no images, no outside connections),
 post images are listed as text and never loaded, and captured pages are
 shown as escaped text. Every route but /login and /static needs a session;
-every form carries a CSRF token; identity numbers are masked unless an
-admin asks, and that request is audited.
+a session is refused once its user's `session_epoch` moved on (logout,
+new password, role change, disabled: see accounts); every form carries a
+CSRF token. Identity numbers are masked in every field a person sees
+(text, title, author, board, URL, ids, images, captured pages, linked
+posts) unless an admin asks, and that request is audited.
+
+Requests that ask for JSON (the queue's keyboard triage) get their errors as
+JSON too, and a 401 with a `login` URL, so the script can say what happened
+and send the reviewer to log in instead of failing silently.
 """
 
 from __future__ import annotations
@@ -14,10 +21,13 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 
-from flask import Flask, abort, g, redirect, request, session, url_for
+from flask import Flask, abort, g, jsonify, redirect, request, session, url_for
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 from ..store import Database
 from ..store.keys import secret_key
+from .accounts import session_valid
 from .i18n import LANGS, translate
 
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
@@ -25,8 +35,20 @@ CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self';
 SESSION_HOURS = 12
 
 
+class SqliteInt(IntegerConverter):
+    """`<int:...>` in routes, up to SQLite's largest integer: a longer id is a 404, not an OverflowError (500)."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(url_map, *args, **kwargs)
+
+
 def create_app(db_path: str, secure_cookies: bool = False) -> Flask:
+    from . import views
+    from .views import masked, wants_json
+
     app = Flask(__name__)
+    app.url_map.converters["int"] = SqliteInt
     app.config.update(
         SECRET_KEY=secret_key(db_path) + b"/session",
         SESSION_COOKIE_HTTPONLY=True,
@@ -45,15 +67,20 @@ def create_app(db_path: str, secure_cookies: bool = False) -> Flask:
         name = session.get("user")
         if name:
             user = g.db.user(name)
-            if user and not user["disabled"]:
+            if session_valid(user, session.get("epoch")):
                 g.user = user
             else:
                 session.clear()
         if request.endpoint in ("login", "static"):
             return None
         if g.user is None:
+            here = request.full_path if request.query_string else request.path
+            if wants_json():
+                back = here if request.method == "GET" else url_for("queue")
+                return jsonify({"error": translate("session_expired", session.get("lang") or "id"),
+                                "login": url_for("login", next=back)}), 401
             if request.method == "GET":
-                return redirect(url_for("login", next=request.full_path if request.query_string else request.path))
+                return redirect(url_for("login", next=here))
             abort(401)
         if request.method == "POST":
             token = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token")
@@ -76,13 +103,20 @@ def create_app(db_path: str, secure_cookies: bool = False) -> Flask:
         response.headers["Cache-Control"] = "no-store"
         return response
 
+    @app.errorhandler(HTTPException)
+    def http_error(exc):
+        """Errors as JSON for scripts that asked for JSON; the usual page otherwise."""
+        if wants_json():
+            return jsonify({"error": exc.description or exc.name}), exc.code
+        return exc
+
+    app.jinja_env.filters["masked"] = masked
+
     @app.context_processor
     def helpers():
         lang = (g.user or {}).get("lang") or session.get("lang") or "id"
         return {"t": lambda key: translate(key, lang), "lang": lang, "langs": LANGS, "user": g.get("user"),
                 "csrf_token": session.get("csrf", "")}
-
-    from . import views
 
     views.register(app)
     return app

@@ -7,8 +7,9 @@ import datetime as dt
 import io
 import json
 import secrets
+import unicodedata
 from functools import wraps
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo
 
 from flask import (
@@ -23,12 +24,13 @@ from flask import (
     url_for,
 )
 
-from rules import find_identifiers
+from rules import find_identifiers, mask_text
 from rules.identifiers import MASKED_KINDS
 
 from ..explain import segments as highlight_segments
+from ..store.review_queries import fts_query
 from ..takedown.batches import spreadsheet_safe
-from .accounts import ROLES, AccountError, add_user, authenticate, set_disabled
+from .accounts import ROLES, AccountError, add_user, authenticate, end_sessions, set_disabled
 from .i18n import LANGS
 from .review import DISMISS_REASONS, ReviewError, decide
 
@@ -38,6 +40,20 @@ CATEGORIES = ("ektp_selfie", "id_documents", "database_dump", "combolist_credent
 QUEUE_PAGE = 100  # flags per queue page
 EVIDENCE_SHOWN = 500_000  # bytes of a captured page shown at most
 STATUSES = ("new", "confirmed", "dismissed", "escalated", "requested", "removed", "still_online")
+FIRST_DAY, LAST_DAY = dt.date(1900, 1, 1), dt.date(9998, 12, 31)  # the queue's dates are clamped to these (no overflow)
+
+
+def wants_json() -> bool:
+    """Whether the request asked for JSON rather than a page (fetch with Accept: application/json)."""
+    return request.accept_mimetypes.best_match(["text/html", "application/json"]) == "application/json"
+
+
+def masked(value, reveal: bool = False) -> str:
+    """A field as a person may see it: identity, card and phone numbers masked unless revealed (the `masked` filter)."""
+    if value is None:
+        return ""
+    value = str(value)
+    return value if reveal else mask_text(value)
 
 
 def requires(*roles: str):
@@ -56,17 +72,61 @@ def requires(*roles: str):
 
 
 def segments(text: str, matches: list[dict], reveal: bool = False) -> list[tuple[str, bool]]:
-    """`text` cut into (piece, matched), identity numbers masked unless revealed; the template escapes every piece."""
-    return highlight_segments(text, [(m["start"], m["end"]) for m in matches], [] if reveal else find_identifiers(text))
+    """`text` cut into (piece, matched), identity numbers masked unless revealed; the template escapes every piece.
+
+    Masking comes last: if the masker still finds something in the pieces as cut (it may see
+    numbers the positions did not cover, e.g. after normalising separators), the whole text is
+    shown masked, without highlighting.
+    """
+    if reveal:
+        return highlight_segments(text, [(m["start"], m["end"]) for m in matches], [])
+    pieces = highlight_segments(text, [(m["start"], m["end"]) for m in matches], find_identifiers(text))
+    joined = "".join(piece for piece, _ in pieces)
+    if mask_text(joined) != joined:
+        return [(mask_text(text), False)]
+    return pieces
 
 
-def link_of(url: str) -> tuple[str | None, bool]:
-    """(href or None, is_onion): only http(s) URLs become links, and .onion ones never do."""
+def link_of(url: str, reveal: bool = False) -> tuple[str | None, bool]:
+    """(href or None, is_onion): only http(s) URLs become links, .onion ones never do, and neither
+    does a URL that carries an identity number (its address would show it) unless revealed."""
     parts = urlsplit(url or "")
     onion = (parts.hostname or "").endswith(".onion")
-    if parts.scheme in ("http", "https") and parts.hostname and not onion:
+    if parts.scheme in ("http", "https") and parts.hostname and not onion and (reveal or mask_text(url) == url):
         return url, False
     return None, onion
+
+
+def url_fields(url: str, reveal: bool = False) -> dict:
+    """What the page shows of a post's URL: the link (if any), the text, and whether copying it gives the real URL."""
+    href, onion = link_of(url, reveal)
+    shown = masked(url, reveal)
+    return {"href": href, "onion": onion, "url_shown": shown, "copyable": shown == (url or "")}
+
+
+def safe_next(target: str | None) -> str | None:
+    """Where to go after login: a path on this site, else None (the queue).
+
+    The raw value and its percent-decoded form must both be a path that starts with exactly one
+    `/`, has no scheme or host, no backslash and no control, format (zero-width, bidi) or
+    whitespace character: browsers drop a TAB or newline, so `/%09/evil.example/` would become
+    `//evil.example/`. In the decoded query only a plain space is allowed (a search's words).
+    """
+    if not target or len(target) > 2000:
+        return None
+    decoded = unquote(target)
+    path, _, query = decoded.partition("?")
+    for value, spaces in ((target, False), (path, False), (query, True)):
+        for c in value:
+            if c == " " and spaces:
+                continue
+            if c == "\\" or c.isspace() or unicodedata.category(c) in ("Cc", "Cf", "Cs", "Zl", "Zp", "Zs"):
+                return None
+    for value in (target, path):
+        parts = urlsplit(value)
+        if not value.startswith("/") or value.startswith("//") or parts.scheme or parts.netloc:
+            return None
+    return target
 
 
 def day_range(args, user) -> tuple[dt.date, dt.date]:
@@ -76,11 +136,12 @@ def day_range(args, user) -> tuple[dt.date, dt.date]:
         start = dt.date.fromisoformat(args["from"]) if args.get("from") else None
         end = dt.date.fromisoformat(args["to"]) if args.get("to") else None
     except ValueError:
-        abort(400, "dates are YYYY-MM-DD")
+        abort(400, "dates are YYYY-MM-DD, e.g. 2026-01-31")
     if start is None:
         last = user.get("last_visit")
         start = dt.datetime.fromisoformat(last).astimezone(JAKARTA).date() if last else today - dt.timedelta(days=1)
-    return start, end or today
+    # clamped, so 0001-01-01 or 9999-12-31 mean "any" instead of overflowing in the time-zone arithmetic
+    return min(max(start, FIRST_DAY), LAST_DAY), min(max(end or today, FIRST_DAY), LAST_DAY)
 
 
 def utc_bounds(start: dt.date, end: dt.date) -> tuple[str, str]:
@@ -101,21 +162,24 @@ def register(app) -> None:
             token = request.form.get("csrf_token", "")
             if not token or not secrets.compare_digest(token, session.get("login_csrf", "")):
                 abort(400, "missing or wrong CSRF token")
-            user, why = authenticate(g.db, request.form.get("username", "")[:64], request.form.get("password", "")[:256])
+            # the whole password: one over accounts.MAX_PASSWORD fails like a wrong one, nothing is cut
+            user, _ = authenticate(g.db, request.form.get("username", "")[:64], request.form.get("password", ""))
             if user:
                 session.clear()
                 session.permanent = True
                 session["user"] = user["name"]
+                session["epoch"] = user.get("session_epoch") or 0
                 session["csrf"] = secrets.token_urlsafe(32)
-                target = request.args.get("next", "")
-                local = target.startswith("/") and not target.startswith(("//", "/\\")) and "\\" not in target
-                return redirect(target if local else url_for("queue"))
-            error = "locked" if why == "locked" else "bad_login"
+                return redirect(safe_next(request.args.get("next")) or url_for("queue"))
+            error = "bad_login"  # one message for unknown, disabled, locked and wrong: names are not told apart
         session["login_csrf"] = session.get("login_csrf") or secrets.token_urlsafe(32)
-        return render_template("login.html", error=error, login_csrf=session["login_csrf"]), (401 if error else 200)
+        return render_template("login.html", error=error, login_csrf=session["login_csrf"],
+                               expired=bool(request.args.get("expired"))), (401 if error else 200)
 
     @app.route("/logout", methods=["POST"])
     def logout():
+        """Ends the user's sessions server-side (every browser), not just this cookie."""
+        end_sessions(g.db, g.user["name"])
         g.db.audit(g.user["name"], "logout", g.user["name"])
         session.clear()
         return redirect(url_for("login"))
@@ -138,18 +202,21 @@ def register(app) -> None:
             if filters[key] and filters[key] not in allowed:
                 abort(400, f"unknown {key}")
         page = args.get("page", "1")
-        page = int(page) if page.isdigit() and 0 < int(page) < 10_000 else 1
-        items = g.db.queue(since, until, q=args.get("q"), limit=QUEUE_PAGE, offset=(page - 1) * QUEUE_PAGE, **filters)
+        page = int(page) if page.isascii() and page.isdigit() and 0 < int(page) < 10_000 else 1
+        q = (args.get("q") or "").replace("\x00", "")
+        search_note = "search_needs_words" if q.strip() and fts_query(q) is None else None
+        items = [] if search_note else g.db.queue(since, until, q=q, limit=QUEUE_PAGE, offset=(page - 1) * QUEUE_PAGE, **filters)
         for item in items:
             item["segments"] = segments(item["text"] or "", json.loads(item["matches"] or "[]"))
             item["categories"] = json.loads(item["categories"] or "[]")
             item["reasons"] = json.loads(item["reasons"] or "[]")
-            item["href"], item["onion"] = link_of(item["url"])
-            item["linked"] = g.db.linked_posts(item["post_id"], limit=5)
+            item.update(url_fields(item["url"]))
+            item["linked"] = g.db.linked(item["post_id"], limit=5)
         if not args:
             g.db.update_user(g.user["name"], last_visit=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
         next_args = {**args.to_dict(), "from": start.isoformat(), "to": end.isoformat(), "page": page + 1}
         return render_template("queue.html", items=items, start=start, end=end, args=args, choices=g.db.queue_choices(),
+                               search_note=search_note,
                                next_page=url_for("queue", **next_args) if len(items) == QUEUE_PAGE else None,
                                severities=SEVERITIES, categories=CATEGORIES, statuses=STATUSES, reasons=DISMISS_REASONS)
 
@@ -160,10 +227,10 @@ def register(app) -> None:
             flag = decide(g.db, flag_id, request.form.get("action", ""), g.user,
                           reason=request.form.get("reason") or None, note=request.form.get("note"))
         except ReviewError as exc:
-            if request.headers.get("Accept") == "application/json":
+            if wants_json():
                 return jsonify({"error": str(exc)}), 400
             abort(400, str(exc))
-        if request.headers.get("Accept") == "application/json":
+        if wants_json():
             return jsonify({"id": flag["id"], "status": flag["status"]})
         return redirect(request.referrer if (request.referrer or "").startswith(request.host_url) else url_for("queue"))
 
@@ -184,18 +251,21 @@ def register(app) -> None:
         shown = [{"kind": i.kind, "valid": i.valid, "value": (post["text"][i.start:i.end] if reveal and i.kind in MASKED_KINDS else i.masked)}
                  for i in identifiers if i.kind not in ("price", "volume")]
         versions = [{**v, "segments": segments(v["text"] or "", [], reveal)} for v in g.db.post_versions(post_id)]
-        href, onion = link_of(post["url"])
         evidence = g.db.evidence(post.get("evidence_sha"))
         return render_template("post.html", post=post, flag=flag, segments=segments(post["text"] or "", matches, reveal),
-                               evidence=evidence,
-                               identifiers=shown, reveal=reveal, versions=versions, href=href, onion=onion,
-                               images=json.loads(post["images"] or "[]"), linked=g.db.linked_posts(post_id),
+                               evidence=evidence, identifiers=shown, reveal=reveal, versions=versions,
+                               **url_fields(post["url"], reveal),
+                               images=json.loads(post["images"] or "[]"), linked=g.db.linked(post_id),
                                events=g.db.review_events(flag["id"]) if flag else [],
                                reasons=json.loads(flag["reasons"]) if flag else [])
 
-    @app.route("/posts/<int:post_id>/evidence/<sha>")
+    @app.route("/posts/<int:post_id>/evidence/<sha>", methods=["GET", "POST"])
     def evidence_page(post_id, sha):
-        """The captured page as escaped text, never as live HTML; reading it is audited (chain of custody)."""
+        """The captured page as escaped text, never as live HTML, identity numbers masked.
+
+        Reading it is audited (chain of custody); an admin may ask (POST, with the CSRF token)
+        to see it unmasked, audited as `evidence.reveal`.
+        """
         post = g.db.post(post_id)
         versions = {v.get("evidence_sha") for v in g.db.post_versions(post_id)} if post else set()
         if post is None or (sha != post.get("evidence_sha") and sha not in versions):
@@ -204,9 +274,13 @@ def register(app) -> None:
         body = g.db.evidence_bytes(sha)
         if meta is None or body is None:
             abort(404)
-        g.db.audit(g.user["name"], "evidence.read", f"post:{post_id}", None, {"sha256": sha})
+        reveal = request.method == "POST"
+        if reveal and g.user["role"] != "admin":
+            abort(403)
+        g.db.audit(g.user["name"], "evidence.reveal" if reveal else "evidence.read", f"post:{post_id}", None, {"sha256": sha})
         text = body[:EVIDENCE_SHOWN].decode("utf-8", errors="replace")
-        return render_template("evidence.html", post=post, meta=meta, text=text, cut=len(body) > EVIDENCE_SHOWN)
+        return render_template("evidence.html", post=post, meta=meta, text=masked(text, reveal), reveal=reveal,
+                               cut=len(body) > EVIDENCE_SHOWN)
 
     @app.route("/audit")
     @requires("admin")
@@ -247,4 +321,6 @@ def register(app) -> None:
 
     @app.errorhandler(403)
     def forbidden(exc):
+        if wants_json():
+            return jsonify({"error": exc.description or "forbidden"}), 403
         return render_template("error.html", message="forbidden"), 403
