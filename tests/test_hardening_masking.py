@@ -3,8 +3,9 @@
 A valid NIK is generated with a separator scheme (spaces, tabs, line breaks, slashes,
 commas, emoji, zero-width characters, combining marks, Unicode digits, ...) and put into
 one field of a post (text, thread title, author, URL, post id, image URL). The post is
-stored and flagged through the real ingest path; then `monitor flags` in every format and
-the takedown list in every format must not hold 10 or more of its digits in order.
+stored and flagged through the real ingest path; then the post page and the queue (as text),
+`monitor flags` in every format and the takedown list in every format must not hold 10 or
+more of its digits in order.
 """
 
 import csv
@@ -24,6 +25,7 @@ from monitor.ingest import ingest_post
 from monitor.store import Database
 from monitor.takedown.batches import FORMATS, export_row, write_list
 from monitor.takedown.registry import load_registry
+from monitor.web.accounts import add_user
 from rules import is_valid_nik, mask_text
 from rules.identifiers import region_codes
 
@@ -96,8 +98,27 @@ def test_leak_check_sees_a_leak():
 def store(tmp_path_factory, detector):
     path = tmp_path_factory.mktemp("mask") / "m.db"
     db = Database(path)
+    add_user(db, "rina", "reviewer", "correct horse battery")
     yield path, db
     db.close()
+
+
+@pytest.fixture(scope="module")
+def reviewer(store):
+    """The review page's Flask app, logged in as a reviewer through its own login form."""
+    from monitor.web import create_app
+
+    client = create_app(str(store[0])).test_client()
+    client.get("/login")
+    with client.session_transaction() as session:
+        token = session["login_csrf"]
+    answer = client.post("/login", data={"csrf_token": token, "username": "rina", "password": "correct horse battery"})
+    assert answer.status_code == 302, answer.data
+    return client
+
+
+def page_text(html: bytes) -> str:
+    return BeautifulSoup(html.decode("utf-8"), "html.parser").get_text(" ")
 
 
 counter = iter(range(10**9))
@@ -105,7 +126,7 @@ counter = iter(range(10**9))
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data(), field=st.sampled_from(FIELDS))
-def test_item02_no_rendering_shows_a_nik_written_any_way(store, detector, tmp_path, data, field):
+def test_item02_no_rendering_shows_a_nik_written_any_way(store, reviewer, detector, tmp_path, data, field):
     path, db = store
     nik = data.draw(niks())
     hostile = data.draw(written(nik))
@@ -122,6 +143,12 @@ def test_item02_no_rendering_shows_a_nik_written_any_way(store, detector, tmp_pa
         item[field] = f"{item[field]} {hostile}"
     result = ingest_post(db, detector, item, b"k" * 32)
     assert result.flag == "new", "the ad must be flagged for the test to mean anything"
+
+    for page in (f"/posts/{result.post_id}", "/queue?from=2000-01-01&source=hostile"):
+        answer = reviewer.get(page)
+        assert answer.status_code == 200, page
+        assert f"/posts/{result.post_id}".encode() in answer.data, "the post is on the page"
+        assert not leaks(nik, page_text(answer.data)), (page, field, repr(hostile))
 
     runner = CliRunner()
     for fmt in ("table", "json", "csv"):
