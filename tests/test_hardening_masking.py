@@ -147,7 +147,8 @@ def test_item02_no_rendering_shows_a_nik_written_any_way(store, reviewer, detect
     for page in (f"/posts/{result.post_id}", "/queue?from=2000-01-01&source=hostile"):
         answer = reviewer.get(page)
         assert answer.status_code == 200, page
-        assert f"/posts/{result.post_id}".encode() in answer.data, "the post is on the page"
+        if page.startswith("/queue"):
+            assert f"/posts/{result.post_id}".encode() in answer.data, "the post is in the queue"
         assert not leaks(nik, page_text(answer.data)), (page, field, repr(hostile))
 
     runner = CliRunner()
