@@ -34,9 +34,16 @@ class StateDir:
             return default
 
     def write_json(self, name: str, value) -> None:
-        self.path.mkdir(parents=True, exist_ok=True)
+        """Write `name` for the owner only (0600 in a 0700 folder): cookies are a logged-in forum session."""
+        missing = [p for p in (self.path, *self.path.parents) if not p.is_dir()]
+        for folder in reversed(missing):  # each new folder 0700, not only the last (mkdir -p ignores the mode)
+            folder.mkdir(mode=0o700, exist_ok=True)
+            os.chmod(folder, 0o700)
         tmp = self.path / f".{name}.tmp"
-        tmp.write_text(json.dumps(value), encoding="utf-8")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            os.fchmod(fh.fileno(), 0o600)  # whatever the umask, and if an older file was left behind
+            fh.write(json.dumps(value))
         tmp.replace(self.path / name)
 
 

@@ -6,10 +6,13 @@ imports none of them, so there is no circle (`monitor.cli` imports the families)
 
 from __future__ import annotations
 
+import os
+
 import click
 
 from .. import __version__
 from ..store import DEFAULT_DB, Database, DatabaseError
+from ..store.keys import SecretKeyError
 
 
 def db_option(f):
@@ -33,7 +36,17 @@ def open_db(path: str) -> Database:
         raise click.ClickException(str(exc)) from None
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class MonitorGroup(click.Group):
+    """The group that turns an unusable database or secret key into a one-line error, not a traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except (DatabaseError, SecretKeyError) as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+@click.group(cls=MonitorGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="monitor")
 def cli():
     """Find, explain and track posts that sell Indonesian personal data.
@@ -46,6 +59,9 @@ def cli():
         monitor demo            # crawl the built-in demo site end to end
         monitor flags --format json
     """
+    # The data folder holds personal data, forum sessions and the secret key: whatever this
+    # command (or the crawl subprocesses, which inherit it) creates is for the owner only.
+    os.umask(0o077)
 
 
 def check_date(value: str) -> None:

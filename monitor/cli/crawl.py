@@ -21,6 +21,17 @@ def _progress_printer(name: str):
     return show
 
 
+def check_storage(db_path: str) -> bytes:
+    """Fail now, with a message, on a database or secret key that cannot be used (not in the crawl's worker).
+
+    Returns the secret key; a SecretKeyError becomes a one-line error in MonitorGroup.
+    """
+    from ..store.keys import secret_key
+
+    open_db(db_path).close()  # first: a file that is not a database is refused before a key is made beside it
+    return secret_key(db_path)
+
+
 def crawl_sources(sources: list[Source], db_path: str, time_limit: float, log_days: int = 30) -> list[dict]:
     """Crawl each source under its lock; a source another process is crawling is skipped, and said so."""
     from ..crawl.runner import Skipped, crawl_source
@@ -40,7 +51,8 @@ def crawl_sources(sources: list[Source], db_path: str, time_limit: float, log_da
                 f"{run['posts_new']} new / {run['posts_updated']} updated / {run['posts_unchanged']} unchanged posts")
         click.echo(line, err=True)
         if run["status"] != "ok":
-            click.echo(f"  {source.name}: {run['reason']} (log: {run['log']})", err=True)
+            log = f" (log: {run['log']})" if run.get("log") else ""
+            click.echo(f"  {source.name}: {run['reason']}{log}", err=True)
         runs.append(run)
     return runs
 
@@ -105,7 +117,7 @@ def crawl(sources, due, config_file, db_path, time_limit):
         if not selected:
             click.echo("nothing is due", err=True)
             return
-    open_db(db_path).close()
+    check_storage(db_path)
     runs = crawl_sources(selected, db_path, time_limit or config.scheduler["time_limit"], config.scheduler["log_days"])
     with open_db(db_path) as db:
         print_summary(runs, db)
@@ -133,7 +145,7 @@ def demo(db_path, time_limit, then_serve, port):
     """
     from ..demo import DemoServer
 
-    open_db(db_path).close()
+    check_storage(db_path)
     with DemoServer() as server:
         click.echo(f"Demo site at {server.url}/ (forum: {server.url}/forum/)", err=True)
         channel = server.site.telegram["channel"]
@@ -211,44 +223,34 @@ def ingest(file, source_name, db_path):
         monitor ingest manual.csv --source manual --db data/monitor.db
     """
     import re
+    import signal
 
     from rules import Detector
 
-    from ..crawl.importer import read_rows, to_item
-    from ..ingest import ingest_post
+    from ..crawl.importer import ImportFailed, import_file
 
     if not re.fullmatch(r"[a-z0-9][a-z0-9_\-]{0,63}", source_name):
         raise click.BadParameter("lower-case letters, digits, '-' and '_'", param_hint="--source")
+    key = check_storage(db_path)
     detector = Detector()
-    counts = {"new": 0, "updated": 0, "unchanged": 0}
-    flagged, bad = 0, []
-    from ..store.keys import secret_key
 
-    key = secret_key(db_path)
+    def stop(signum, frame):  # `kill` ends the import like Ctrl-C: the run is recorded as interrupted
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
     with open_db(db_path) as db:
-        run_id = db.start_run(source_name, "import")
-        db.begin()
-        for line, row, error in read_rows(file):
-            if error is None:
-                try:
-                    item = to_item(row, source_name)
-                except ValueError as exc:
-                    error = str(exc)
-            if error is not None:
-                bad.append(f"{file}:{line}: {error}")
-                continue
-            result = ingest_post(db, detector, item, key)
-            counts[result.outcome] += 1
-            flagged += result.flag == "new"
-        db.commit()
-        db.update_run(run_id, posts_new=counts["new"], posts_updated=counts["updated"], posts_unchanged=counts["unchanged"],
-                      flags_new=flagged, errors={"bad_rows": len(bad)} if bad else {})
-        db.finish_run(run_id, "ok" if not bad else "partial", f"{len(bad)} bad row(s) skipped" if bad else None)
-    for line in bad:
+        try:
+            result = import_file(db, file, source_name, detector, key)
+        except ImportFailed as exc:
+            for line in exc.result.bad:
+                click.echo(line, err=True)
+            raise click.ClickException(str(exc)) from None
+    for line in result.bad:
         click.echo(line, err=True)
+    counts = result.counts
     click.echo(f"{source_name}: {counts['new']} new, {counts['updated']} updated, {counts['unchanged']} unchanged posts; "
-               f"{flagged} new flags; {len(bad)} bad rows")
-    if bad:
+               f"{result.flagged} new flags; {len(result.bad)} bad rows")
+    if result.bad:
         raise SystemExit(1)
 
 

@@ -11,6 +11,12 @@ Columns (JSONL keys or CSV header):
   images       image URLs: a JSON list, or URLs separated by spaces or ';'
 Unknown columns are ignored. A bad row is reported with its line number;
 the others are kept.
+
+An import commits every BATCH_ROWS rows or BATCH_SECONDS seconds, like the
+crawl's ingest worker, and runs the rules on a batch before taking the write
+lock, so a long import holds the lock only in short bursts: a review decision,
+`monitor review` or a crawl beside it waits a fraction of a second. Its run always ends: ok, partial (bad rows),
+failed (with the reason) or interrupted.
 """
 
 from __future__ import annotations
@@ -18,12 +24,28 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
-from dataclasses import dataclass
+import re
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
 COLUMNS = ("url", "text", "post_id", "author", "posted_at", "thread_title", "board", "images")
 MAX_TEXT = 200_000
+"""Characters of a post's text that are kept (the rest is cut off)."""
+MAX_FIELD = 1_000_000
+"""Longest CSV field read, in characters: above MAX_TEXT, so a long post is cut, not refused."""
+MAX_LINE = 8 * 1024 * 1024
+"""Longest JSONL line read, in bytes; a longer one is a bad row (and is skipped without being held in memory)."""
+
+csv.field_size_limit(max(csv.field_size_limit(), MAX_FIELD))
+
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+BATCH_ROWS = 200
+"""Rows analysed together (no lock held), then written in one short transaction."""
+BATCH_SECONDS = 0.5
+"""Longest a write transaction of an import stays open before it commits."""
 
 
 @dataclass
@@ -32,21 +54,159 @@ class BadRow:
     reason: str
 
 
+@dataclass
+class ImportResult:
+    run: dict
+    counts: dict = field(default_factory=lambda: {"new": 0, "updated": 0, "unchanged": 0})
+    flagged: int = 0
+    bad: list = field(default_factory=list)  # "FILE:LINE: reason"
+
+
+class ImportFailed(Exception):
+    """An import that stopped on an error that is not a bad row (the run is recorded as failed)."""
+
+    def __init__(self, message: str, result: ImportResult):
+        super().__init__(message)
+        self.result = result
+
+
+class PreparedDetector:
+    """A detector whose analyses were made before the write transaction, for `ingest_post` to use in it.
+
+    Running the rules is about half the cost of storing a post. Done inside the
+    transaction, it would hold the write lock nearly all the time, and another
+    writer polling for the lock (SQLite's busy handler sleeps up to 100 ms between
+    tries) would rarely hit the instant between two commits. An analysis that was
+    not prepared (the stored post changed meanwhile) is made on the spot.
+    """
+
+    def __init__(self, detector):
+        self.detector = detector
+        self.ready: dict = {}
+
+    def prepare(self, text: str, **options) -> None:
+        self.ready[(text, tuple(sorted(options.items())))] = self.detector.analyze(text, **options)
+
+    def analyze(self, text: str, **options):
+        analysis = self.ready.get((text, tuple(sorted(options.items()))))
+        return analysis if analysis is not None else self.detector.analyze(text, **options)
+
+    def clear(self) -> None:
+        self.ready.clear()
+
+    def __getattr__(self, name):  # anything else a caller asks of a detector
+        if name == "detector":
+            raise AttributeError(name)
+        return getattr(self.detector, name)
+
+
+def import_file(db, path: str | Path, source: str, detector, key: bytes | None) -> ImportResult:
+    """Import every good row of `path` into `db` as posts of `source`, in short write transactions.
+
+    Rows are stored BATCH_ROWS at a time: the batch is analysed first (reads
+    only), then written in a transaction committed at least every BATCH_SECONDS.
+    Bad rows are collected as "FILE:LINE: reason". An error that is not about
+    one row (the disk is full, the database fails) keeps the rows stored so
+    far, records the run as failed with the reason and raises ImportFailed;
+    Ctrl-C or SystemExit record it as interrupted and propagate.
+    """
+    from ..ingest import ingest_post
+    from ..store.database import content_hash
+
+    result = ImportResult(run={})
+    run_id = db.start_run(source, "import")
+    prepared = PreparedDetector(detector)
+
+    def counters() -> dict:
+        c = result.counts
+        return {"posts_new": c["new"], "posts_updated": c["updated"], "posts_unchanged": c["unchanged"],
+                "flags_new": result.flagged, "errors": {"bad_rows": len(result.bad)} if result.bad else {}}
+
+    def store(batch: list[dict]) -> None:
+        if not batch:
+            return
+        known = db.content_hashes(source, [item["post_id"] or item["url"] for item in batch])
+        for item in batch:  # analyse new and changed posts before taking the write lock
+            if known.get(item["post_id"] or item["url"]) != content_hash(item["thread_title"], item["text"]):
+                prepared.prepare(item["text"], source_kind=item["kind"])  # as ingest_post will ask
+        db.begin()
+        started = time.monotonic()
+        for item in batch:
+            stored = ingest_post(db, prepared, item, key)
+            result.counts[stored.outcome] += 1
+            result.flagged += stored.flag == "new"
+            if time.monotonic() - started >= BATCH_SECONDS:
+                db.update_run(run_id, **counters())
+                db.commit()
+                db.begin()
+                started = time.monotonic()
+        db.update_run(run_id, **counters())
+        db.commit()
+        prepared.clear()
+
+    batch: list[dict] = []
+    try:
+        for line, row, error in read_rows(path):
+            if error is None:
+                try:
+                    batch.append(to_item(row, source))
+                except ValueError as exc:
+                    error = str(exc)
+            if error is not None:
+                result.bad.append(f"{path}:{line}: {error}")
+            if len(batch) >= BATCH_ROWS:
+                store(batch)
+                batch = []
+        store(batch)
+    except BaseException as exc:
+        try:
+            db.commit()  # the rows before the error are good; the failing row's savepoint is already undone
+        except Exception:
+            db.rollback()
+        interrupted = isinstance(exc, (KeyboardInterrupt, SystemExit))
+        reason = ("interrupted by the user" if isinstance(exc, KeyboardInterrupt)
+                  else _stopped(exc) if isinstance(exc, SystemExit)
+                  else f"{type(exc).__name__}: {_short(str(exc), 300)}")
+        try:
+            db.update_run(run_id, **counters())
+            result.run = db.finish_run(run_id, "interrupted" if interrupted else "failed", reason)
+        except Exception:
+            pass  # the database itself fails: the next open records the run as interrupted
+        if interrupted or not isinstance(exc, Exception):
+            raise
+        raise ImportFailed(f"import stopped after {sum(result.counts.values())} stored posts: {reason}", result) from exc
+    bad = len(result.bad)
+    result.run = db.finish_run(run_id, "partial" if bad else "ok", f"{bad} bad row(s) skipped" if bad else None)
+    return result
+
+
 def read_rows(path: str | Path) -> Iterator[tuple[int, dict | None, str | None]]:
-    """(line number, row, error) for each record of a .jsonl/.json or .csv file."""
+    """(line number, row, error) for each record of a .jsonl/.json or .csv file.
+
+    Files come from elsewhere and may be hostile: whatever a line holds (bytes
+    that are not UTF-8, JSON nested 100,000 deep, a 5,000-digit number, a huge
+    field), it becomes an error for that line and the next line is read.
+    """
     path = Path(path)
     if path.suffix.lower() == ".csv":
-        with open(path, encoding="utf-8-sig", newline="") as fh:
-            reader = csv.DictReader(fh)
-            missing = {"url", "text"} - set(reader.fieldnames or [])
-            if missing:
-                yield 1, None, f"the header lacks required column(s) {', '.join(sorted(missing))}"
-                return
-            for row in reader:
-                yield reader.line_num, row, None
-        return
-    with open(path, encoding="utf-8-sig") as fh:
-        for n, line in enumerate(fh, 1):
+        yield from _csv_rows(path)
+    else:
+        yield from _jsonl_rows(path)
+
+
+def _jsonl_rows(path: Path) -> Iterator[tuple[int, dict | None, str | None]]:
+    with open(path, "rb") as fh:
+        for n, raw in enumerate(_lines(fh), 1):
+            if raw is None:
+                yield n, None, f"line longer than {MAX_LINE:,} bytes"
+                continue
+            if n == 1:
+                raw = raw.removeprefix(b"\xef\xbb\xbf")
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                yield n, None, f"not UTF-8 (byte 0x{raw[exc.start]:02x} at byte {exc.start + 1} of the line)"
+                continue
             if not line.strip():
                 continue
             try:
@@ -54,43 +214,137 @@ def read_rows(path: str | Path) -> Iterator[tuple[int, dict | None, str | None]]
             except json.JSONDecodeError as exc:
                 yield n, None, f"not JSON ({exc.msg})"
                 continue
+            except RecursionError:
+                yield n, None, "not JSON we read (nested too deeply)"
+                continue
+            except ValueError as exc:  # a number over Python's int-from-text limit
+                yield n, None, f"not JSON we read ({str(exc).split(';')[0]})"
+                continue
             if not isinstance(row, dict):
                 yield n, None, "not a JSON object"
                 continue
             yield n, row, None
 
 
+def _lines(fh) -> Iterator[bytes | None]:
+    """The lines of a binary file; None for a line over MAX_LINE bytes, whose rest is skipped."""
+    while True:
+        line = fh.readline(MAX_LINE + 1)
+        if not line:
+            return
+        if len(line) > MAX_LINE and not line.endswith(b"\n"):
+            while True:  # skip to the end of the line, a bounded chunk at a time
+                rest = fh.readline(MAX_LINE)
+                if not rest or rest.endswith(b"\n"):
+                    break
+            yield None
+            continue
+        yield line
+
+
+def _csv_rows(path: Path) -> Iterator[tuple[int, dict | None, str | None]]:
+    # surrogateescape: bytes that are not UTF-8 become lone surrogates, reported per row below.
+    with open(path, encoding="utf-8-sig", errors="surrogateescape", newline="") as fh:
+        reader = csv.DictReader(fh)
+        try:
+            fieldnames = reader.fieldnames or []
+        except csv.Error as exc:
+            yield 1, None, f"the header cannot be read as CSV ({exc})"
+            return
+        if any(_SURROGATE.search(name) for name in fieldnames):
+            yield 1, None, "the header is not UTF-8"
+            return
+        missing = {"url", "text"} - set(fieldnames)
+        if missing:
+            yield 1, None, f"the header lacks required column(s) {', '.join(sorted(missing))}"
+            return
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:  # e.g. a field over MAX_FIELD; the reader goes on at the next line
+                yield reader.reader.line_num, None, f"not CSV we read ({exc})"  # DictReader's own is not updated
+                continue
+            bad = next((name for name, value in row.items() if _has_surrogate(value)), ...)
+            if bad is not ...:
+                yield reader.line_num, None, f"{bad or 'an extra field'}: not UTF-8"
+                continue
+            yield reader.line_num, row, None
+
+
+def _has_surrogate(value) -> bool:
+    if isinstance(value, list):  # the fields beyond the header
+        return any(_SURROGATE.search(v) for v in value)
+    return isinstance(value, str) and _SURROGATE.search(value) is not None
+
+
 def to_item(row: dict, source: str) -> dict:
     """A post item from a row; raises ValueError naming the bad column."""
-    url = str(row.get("url") or "").strip()
+    url = _field(row, "url").strip()
     if not url.startswith(("http://", "https://")):
         raise ValueError("url: missing or not an http(s) URL")
     text = row.get("text")
     if not isinstance(text, str) or not text.strip():
         raise ValueError("text: missing or empty")
-    posted_at = row.get("posted_at") or None
-    if posted_at:
+    text = _field(row, "text")
+    posted_raw = _field(row, "posted_at")
+    posted_at = None
+    if posted_raw:
         try:
-            posted_at = dt.datetime.fromisoformat(str(posted_at).replace("Z", "+00:00")).isoformat()
+            posted_at = dt.datetime.fromisoformat(posted_raw.replace("Z", "+00:00")).isoformat()
         except ValueError:
-            raise ValueError(f"posted_at: {posted_at!r} is not an ISO 8601 date") from None
+            raise ValueError(f"posted_at: {_short(posted_raw)!r} is not an ISO 8601 date") from None
     images = row.get("images") or []
     if isinstance(images, str):
-        images = json.loads(images) if images.strip().startswith("[") else images.replace(";", " ").split()
+        images = _field(row, "images")
+        if images.strip().startswith("["):
+            try:
+                images = json.loads(images)
+            except (ValueError, RecursionError):
+                raise ValueError("images: not a JSON list of URLs") from None
+        else:
+            images = images.replace(";", " ").split()
     if not isinstance(images, list) or not all(isinstance(i, str) for i in images):
         raise ValueError("images: must be a list of URLs")
+    if any(_SURROGATE.search(i) for i in images):
+        raise ValueError("images: holds a lone surrogate (\\udXXX), which is not text")
+    post_id = _field(row, "post_id")
     return {
         "source": source,
         "kind": "import",
-        "post_id": str(row["post_id"]) if row.get("post_id") not in (None, "") else None,
+        "post_id": post_id or None,
         "url": url,
         "page_url": url,
         "thread_url": url,
-        "thread_title": str(row.get("thread_title") or ""),
-        "board": str(row.get("board") or ""),
-        "author": str(row.get("author") or ""),
+        "thread_title": _field(row, "thread_title"),
+        "board": _field(row, "board"),
+        "author": _field(row, "author"),
         "posted_at": posted_at,
-        "posted_raw": str(row.get("posted_at") or ""),
+        "posted_raw": posted_raw,
         "text": text[:MAX_TEXT],
         "images": [i for i in images if i.startswith(("http://", "https://"))],
     }
+
+
+def _field(row: dict, column: str) -> str:
+    """A column as text: "" when missing or empty; a number as written; a list, object or a string
+    that is not text (a lone surrogate, written as a \\ud800 escape in JSON) is refused."""
+    value = row.get(column)
+    if value is None or value == "":
+        return ""
+    if isinstance(value, (list, dict)):
+        raise ValueError(f"{column}: must be text, not a JSON {'list' if isinstance(value, list) else 'object'}")
+    value = value if isinstance(value, str) else str(value)
+    if _SURROGATE.search(value):
+        raise ValueError(f"{column}: holds a lone surrogate (\\udXXX), which is not text")
+    return value
+
+
+def _stopped(exc: SystemExit) -> str:
+    code = exc.code
+    return f"stopped by signal {code - 128}" if isinstance(code, int) and code > 128 else f"stopped (exit code {code})"
+
+
+def _short(value: str, limit: int = 60) -> str:
+    return value if len(value) <= limit else value[:limit] + "..."

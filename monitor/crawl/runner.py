@@ -21,6 +21,8 @@ from pathlib import Path
 
 from ..config import Source
 from ..store import Database
+from ..store.common import open_private, private_dir, write_private
+from ..store.keys import SecretKeyError, secret_key
 from .processes import child_setup
 
 PIPELINE = {"monitor.crawl.pipelines.IngestPipeline": 300}
@@ -78,10 +80,8 @@ def export_state(db: Database, db_path: Path, source: Source) -> None:
     """Write what the spider needs to crawl incrementally: the threads read to the end, and their markers."""
     if source.kind == "forum":
         folder = state_dir(db_path, source)
-        folder.mkdir(parents=True, exist_ok=True)
-        tmp = folder / ".known_threads.json.tmp"
-        tmp.write_text(json.dumps(db.known_threads(source.name)), encoding="utf-8")
-        tmp.replace(folder / "known_threads.json")
+        private_dir(folder)
+        write_private(folder / "known_threads.json", json.dumps(db.known_threads(source.name)).encode("utf-8"))
 
 
 def crawl_env() -> dict:
@@ -134,12 +134,19 @@ def run_source(source: Source, db_path: str | os.PathLike, *, time_limit: float 
     with Database(db_path) as db:
         run_id = db.start_run(source.name, source.kind)
         export_state(db, db_path, source)
+    try:
+        secret_key(db_path)  # the ingest worker needs it: say why here rather than let the worker die
+    except SecretKeyError as exc:
+        with Database(db_path) as db:
+            run = db.finish_run(run_id, "failed", str(exc))
+        run["log"] = None
+        return run
     log_dir = db_path.parent / "logs"
-    log_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(log_dir)
     prune_logs(log_dir, log_days)
     log_path = log_dir / f"run-{run_id}-{source.name}.log"
     status, reason = "ok", None
-    with open(log_path, "wb") as log:
+    with os.fdopen(open_private(log_path), "wb") as log:
         proc = subprocess.Popen(
             scrapy_command(source, db_path, run_id),
             env=crawl_env(),

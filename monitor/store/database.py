@@ -9,22 +9,31 @@ the previous text in `post_versions`.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import gzip
 import hashlib
 import json
 import os
+import secrets
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
 import sqlite_utils
 
-from .common import pid_alive, utcnow
+from .common import (
+    make_private,
+    open_private,
+    pid_alive,
+    private_dir,
+    utcnow,
+    write_private,
+)
 from .migrations import migrations
 from .review_queries import ReviewQueries
 from .takedown_queries import TakedownQueries
 
-SQLITE_HEADER = b"SQLite format 3\x00"
 DEFAULT_DB = "data/monitor.db"
 
 
@@ -52,8 +61,15 @@ class Database(ReviewQueries, TakedownQueries):
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
         check_file(self.path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        existed = make_private_files(self.path)
         self.db = sqlite_utils.Database(self.path)
+        try:  # SQLite reads the header: opening and closing the file here would drop this process's locks on it
+            self.db.execute("PRAGMA schema_version").fetchone()
+        except sqlite3.DatabaseError:
+            self.db.close()
+            raise DatabaseError(f"{self.path} is not a SQLite database; refusing to touch it") from None
+        if existed:
+            make_private(self.path)  # a database made before modes were enforced
         # Autocommit unless a transaction is opened explicitly (begin/transaction):
         # Python's implicit transactions would leave single writes uncommitted.
         self.db.conn.isolation_level = None
@@ -62,6 +78,7 @@ class Database(ReviewQueries, TakedownQueries):
         self.db.execute("PRAGMA synchronous = NORMAL")
         self.db.execute("PRAGMA foreign_keys = ON")
         migrations.apply(self.db)
+        self.interrupt_orphaned_runs()
 
     def close(self) -> None:
         self.db.close()
@@ -74,16 +91,40 @@ class Database(ReviewQueries, TakedownQueries):
 
     # ------------------------------------------------------------ transactions
     def begin(self) -> None:
-        """Open a transaction unless one is open; writes until `commit` land together."""
+        """Open a write transaction unless one is open; writes until `commit` land together.
+
+        BEGIN IMMEDIATE takes the write lock now, waiting for it under the busy
+        timeout. A deferred BEGIN would read first and could then fail at once
+        ("database is locked", no waiting) when another writer committed meanwhile.
+        """
         if not self.db.conn.in_transaction:
-            self.db.begin()
+            self.db.execute("BEGIN IMMEDIATE")
 
     def commit(self) -> None:
         self.db.commit()
 
+    def rollback(self) -> None:
+        if self.db.conn.in_transaction:
+            self.db.execute("ROLLBACK")
+
+    @contextlib.contextmanager
     def transaction(self):
-        """A block whose writes land together (a savepoint inside an open transaction)."""
-        return self.db.atomic()
+        """A block whose writes land together: a write transaction (see `begin`), or a savepoint inside an open one."""
+        if self.db.conn.in_transaction:
+            with self.db.atomic():
+                yield self.db
+            return
+        self.begin()
+        try:
+            yield self.db
+        except BaseException:
+            self.rollback()
+            raise
+        try:
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.rollback()
+            raise
 
     # ------------------------------------------------------------ posts
     def upsert_post(self, item: dict) -> StoredPost:
@@ -133,6 +174,12 @@ class Database(ReviewQueries, TakedownQueries):
             self.db["posts"].update(pk, {**fields, "content_hash": digest, "version": version + 1,
                                          "last_seen": now, "updated_at": now, "missing_since": None})
         return StoredPost(pk, "updated")
+
+    def content_hashes(self, source: str, post_keys: list[str]) -> dict[str, str]:
+        """post key -> content hash of the stored posts of `source` among `post_keys` (a read: no write lock)."""
+        return dict(self.db.execute(
+            "SELECT post_key, content_hash FROM posts WHERE source = ? AND post_key IN (SELECT value FROM json_each(?))",
+            [source, json.dumps(list(post_keys))]).fetchall())
 
     def _dicts(self, sql: str, params: list | tuple = ()) -> list[dict]:
         """Rows of a query as dicts keyed by column name."""
@@ -218,10 +265,8 @@ class Database(ReviewQueries, TakedownQueries):
         sha = item["sha256"]
         path = self.evidence_dir / sha[:2] / f"{sha}.gz"
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp")
-            tmp.write_bytes(gzip.compress(item["body"], compresslevel=3))
-            tmp.replace(path)
+            private_dir(path.parent)
+            write_private(path, gzip.compress(item["body"], compresslevel=3))
         cursor = self.db.execute(
             "INSERT INTO evidence (sha256, url, status, headers, size, first_fetched_at, last_fetched_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT(sha256) DO UPDATE SET last_fetched_at = excluded.last_fetched_at",
@@ -305,13 +350,30 @@ class Database(ReviewQueries, TakedownQueries):
         self.db.execute("DELETE FROM locks WHERE source = ? AND pid = ?", [source, os.getpid()])
 
     def interrupt_orphaned_runs(self) -> int:
-        """Runs left 'running' by processes that are gone (and hold no lock) become 'interrupted'."""
+        """Runs left 'running' by processes that are gone (and hold no live lock) become 'interrupted'.
+
+        Called whenever the database is opened, so a run whose process was
+        killed (an import, a crawl, the daemon) does not stay 'running' for ever.
+        A run's pid is the process that started it (`monitor crawl`, the daemon,
+        `monitor ingest`); a crawl whose parent died but whose scrapy child still
+        holds the source's lock is left alone until the child is gone too.
+        WAL mode needs every connection on one host, so a pid is a local pid.
+        """
+        running = self.db.execute("SELECT id, source, pid FROM crawl_runs WHERE status = 'running'").fetchall()
+        if not running:
+            return 0
+        locks = self.db.execute("SELECT source, pid, child_pid, run_id FROM locks").fetchall()
         count = 0
-        for run_id, pid in self.db.execute("SELECT id, pid FROM crawl_runs WHERE status = 'running'").fetchall():
-            if not pid_alive(pid):
-                self.db.execute("UPDATE crawl_runs SET status = 'interrupted', reason = ?, finished_at = ? WHERE id = ?",
-                                [f"process {pid} ended without finishing the run (killed?)", utcnow(), run_id])
-                count += 1
+        for run_id, source, pid in running:
+            if pid_alive(pid):
+                continue
+            if any((lock_run == run_id or (lock_source == source and lock_pid == pid))
+                   and (pid_alive(lock_pid) or pid_alive(child)) for lock_source, lock_pid, child, lock_run in locks):
+                continue
+            cursor = self.db.execute(
+                "UPDATE crawl_runs SET status = 'interrupted', reason = ?, finished_at = ? WHERE id = ? AND status = 'running'",
+                [f"process {pid} ended without finishing the run (killed?)", utcnow(), run_id])
+            count += cursor.rowcount
         return count
 
     def last_ok_start(self, source: str) -> str | None:
@@ -386,11 +448,61 @@ class Database(ReviewQueries, TakedownQueries):
         return list(self.db["crawl_runs"].rows_where(where, params, order_by="id desc", limit=limit))
 
 
+PRIVATE_NAMES = ("evidence", "logs", "state")
+"""Folders beside the database that hold personal data or forum sessions."""
+
+
+def make_private_files(path: Path) -> bool:
+    """Create the database's folder (0700) and file (0600) if missing; returns whether the file existed.
+
+    SQLite gives the -wal and -shm files the mode of the database file, so
+    they follow; evidence/, logs/ and state/ are closed to others as folders,
+    which covers the files made in them by earlier versions.
+    """
+    try:
+        private_dir(path.parent)
+        existed = path.exists()
+        if not existed:
+            _create_empty(path)
+    except OSError as exc:
+        raise DatabaseError(f"cannot create {path}: {exc.strerror}") from None
+    for suffix in ("-wal", "-shm", "-journal"):
+        make_private(f"{path}{suffix}")
+    for name in PRIVATE_NAMES:
+        make_private(path.parent / name)
+    return existed
+
+
+def _create_empty(path: Path) -> None:
+    """Create an empty 0600 file at `path` unless one appears meanwhile.
+
+    Made under a temporary name and linked into place after its descriptor is
+    closed: closing a descriptor of the database file itself could drop the
+    locks of a connection another thread has just opened on it (see check_file).
+    """
+    tmp = f"{path}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+    os.close(open_private(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL))
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        pass
+    except OSError:  # no hard links on this file system
+        try:
+            os.close(open_private(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL))
+        except FileExistsError:
+            pass
+    finally:
+        os.unlink(tmp)
+
+
 def check_file(path: Path) -> None:
-    """Refuse, untouched, a file that exists and is not a SQLite database."""
+    """Refuse a folder where the database file should be (a file that is not SQLite is refused on open).
+
+    The header is not read here: in a process that already has the database
+    open (the review page's threads, a crawl beside its progress reads), opening
+    and closing the file releases that process's POSIX locks on it, and another
+    process may then checkpoint and delete the WAL under a live connection
+    ("database disk image is malformed").
+    """
     if path.is_dir():
         raise DatabaseError(f"{path} is a folder, not a database file")
-    if path.exists() and path.stat().st_size > 0:
-        with open(path, "rb") as fh:
-            if fh.read(16) != SQLITE_HEADER:
-                raise DatabaseError(f"{path} is not a SQLite database; refusing to touch it")
