@@ -13,26 +13,37 @@ import re
 import unicodedata
 from typing import IO, Iterable
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")  # and full-width = + - @
+_LEADING_BLANKS = " \u00a0\u3000\ufeff\u200b"
 
 
 def spreadsheet_safe(value) -> str:
-    """A cell value a spreadsheet will not run: text starting with = + - @ TAB CR LF gets a leading quote."""
+    """A cell value a spreadsheet will not run: text starting (after blanks) with = + - @ TAB CR LF,
+    or their full-width forms, gets a leading quote."""
     text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_START) else text
+    return "'" + text if text.lstrip(_LEADING_BLANKS).startswith(FORMULA_START) else text
+
+
+_CSV_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 def write_csv(fh: IO[str], columns: list[str], rows: Iterable[dict], header: bool = True) -> None:
-    """Rows as CSV that survives hostile cells: formula-safe, CRLF line ends, any CR or LF quoted.
+    """Rows as CSV that survives hostile cells: formula-safe, every cell quoted, CRLF line ends.
 
-    With "\\r\\n" as the line terminator the csv module quotes every field holding a CR or LF,
-    so a bare CR in an author cannot end the row and forge the next one.
+    Quoting every cell keeps `x;=2+5` one cell where a spreadsheet splits on `;` (Indonesian
+    and other locales), and keeps a bare CR in an author inside its cell instead of ending the
+    row. Control characters other than TAB, CR and LF (ESC, BEL, C1) are written as `\\x1b`:
+    CSV printed to a terminal must not drive it.
     """
-    writer = csv.writer(fh, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+    writer = csv.writer(fh, lineterminator="\r\n", quoting=csv.QUOTE_ALL)
     if header:
         writer.writerow(columns)
     for row in rows:
-        writer.writerow([spreadsheet_safe(_flat(row.get(c))) for c in columns])
+        writer.writerow([_CSV_CONTROLS.sub(_escape_control, spreadsheet_safe(_flat(row.get(c)))) for c in columns])
+
+
+def _escape_control(m: re.Match) -> str:
+    return f"\\x{ord(m.group(0)):02x}"
 
 
 def _flat(value) -> str:
@@ -68,7 +79,7 @@ def terminal_safe(text, keep_newlines: bool = False) -> str:
     for ch in text:
         if keep_newlines and ch in "\n\t":
             out.append(ch)
-        elif ch in _BIDI_AND_INVISIBLE or unicodedata.category(ch) == "Cc":
+        elif ch in _BIDI_AND_INVISIBLE or unicodedata.category(ch) in ("Cc", "Cf"):
             code = ord(ch)
             out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
         else:
@@ -76,7 +87,7 @@ def terminal_safe(text, keep_newlines: bool = False) -> str:
     return "".join(out)
 
 
-_JSON_UNSAFE = re.compile("[\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff]")
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff]")
 
 
 def json_safe(dumped: str) -> str:
@@ -88,19 +99,21 @@ def json_safe(dumped: str) -> str:
 # ---------------------------------------------------------------- Markdown
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()!|~])")
-_MD_LINE_START = re.compile(r"^(\d*)([-+#.>=)])")
-_MD_AUTOLINK = re.compile(r"(?i)(://|\bwww\.)")
+_MD_LINE_START = re.compile(r"^(?:\d+[.)]|[-+#.>=])")
+_MD_LINKY = re.compile(r"(?i)\.(?=\w)|@|//|(?<=[a-z]):(?=\S)")
 
 
 def md_text(value) -> str:
     """Text that Markdown shows as written, on one line: emphasis, links, images, tables and
-    HTML cannot start inside it, a line-start marker (`#`, `-`, `1.`) is escaped, and a URL
-    in it is not turned into a link (`https\\://`)."""
-    text = " ".join(xml_safe(value).split())
+    HTML cannot start inside it, a line-start marker (`#`, `-`, `1.`) is escaped, and no URL,
+    domain or address in it becomes a link (`evil\\.com`, `https\\:\\/\\/`)."""
+    text = " ".join(unicodedata.normalize("NFKC", xml_safe(value)).split())  # full-width ． ： are dots and colons
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = _MD_SPECIAL.sub(r"\\\1", text)
-    text = _MD_AUTOLINK.sub(lambda m: "\\://" if m.group(1) == "://" else m.group(1)[:3] + "\\.", text)
-    return _MD_LINE_START.sub(r"\1\\\2", text)
+    # Domains, e-mail addresses, `//host` and `scheme:` are what GFM's autolinker looks for:
+    # an escaped dot, at-sign, slash or colon is its own token and ends any link.
+    text = _MD_LINKY.sub(lambda m: "".join("\\" + c for c in m.group(0)), text)
+    return _MD_LINE_START.sub(lambda m: m.group(0)[:-1] + "\\" + m.group(0)[-1], text)
 
 
 def md_code(value) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-_NUMBER = r"\d{1,15}(?:[.,]\d{1,3})*"
+_NUMBER = r"(?<!\d)(?<!\d[.,])\d{1,15}(?:[.,]\d{1,3}){0,6}"  # starts a number, never inside one: linear on long digit runs
 _MULTIPLIERS = {
     "rb": 1e3, "ribu": 1e3, "k": 1e3, "jt": 1e6, "juta": 1e6, "m": 1e6, "mil": 1e6, "million": 1e6,
     "miliar": 1e9, "milyar": 1e9, "billion": 1e9, "b": 1e9, "cr": 1e7, "crore": 1e7,

@@ -233,7 +233,7 @@ def _find_numbers(text: str, add) -> None:
 # (`150.000 - 200.000`, `29/11/2026 10:00`, `127.0.0.1:8080`) stay readable unless their digits hold a valid identity number.
 _CLUSTER = re.compile(r"\d(?:[\W_]{0,8}\d)*")
 _CLUSTER_PART = re.compile(r"\d+|[\W_]+")
-_AMOUNT = re.compile(r"[1-9]\d{0,2}(?:[.,]\d{3})+|\d{1,3}")
+_AMOUNT = re.compile(r"[1-9]\d{0,2}(?:[.,]\d{3})+")
 _IP_PORT = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}(?::\d{1,5})?")
 _DATE_TIME = re.compile(r"\d{1,4}([/.\-])\d{1,2}\1\d{1,4}(?:[ ,T]{1,3}\d{1,2}[:.]\d{2}(?:[:.]\d{2})?)?")
 _INVISIBLE_CATEGORIES = {"Cf", "Mn", "Me"}
@@ -278,9 +278,20 @@ def _cluster_view(cluster: str, offset: int) -> tuple[str, list[int], list[str]]
 
 
 def _readable_numbers(cluster: str, pieces: list[str]) -> bool:
-    """Amount lists, dates and IP addresses with a port, which reviewers need to read."""
-    return (all(_AMOUNT.fullmatch(p.strip(" .-")) for p in pieces) or bool(_DATE_TIME.fullmatch(cluster))
+    """Amount lists (every piece grouped in thousands), real dates and times, and IP addresses with a
+    port, which reviewers need to read."""
+    return (all(_AMOUNT.fullmatch(p.strip(" .-")) for p in pieces) or _is_real_date(cluster)
             or bool(_IP_PORT.fullmatch(cluster)))
+
+
+def _is_real_date(cluster: str) -> bool:
+    if not _DATE_TIME.fullmatch(cluster):
+        return False
+    a, b, c, *time = (int(n) for n in re.findall(r"\d+", cluster))
+    day_first = 1 <= a <= 31 and 1 <= b <= 12 and (c < 100 or 1900 <= c <= 2100)
+    year_first = 1900 <= a <= 2100 and 1 <= b <= 12 and 1 <= c <= 31
+    limits = (23, 59, 59)
+    return (day_first or year_first) and all(v <= limits[i] for i, v in enumerate(time))
 
 
 def _holds_identity_number(digits: str) -> bool:
@@ -316,6 +327,39 @@ def _hidden_numbers(text: str) -> list[Identifier]:
     return out
 
 
+_MARKS = "[\u00ad\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\u20d0-\u20ff\ufe00-\ufe0f\ufe20-\ufe2f\ufeff]*"
+_GROUP = re.compile(rf"\d(?:{_MARKS}[ .\-]?{_MARKS}\d)*")  # digits with single separators, marks and invisibles between
+_PAIR_GAP = 40  # characters (words, line breaks, anything) between two halves of one number
+
+
+def _split_identity_numbers(text: str) -> list[Identifier]:
+    """Digit groups that together make a valid NIK or KK though words or long gaps stand between
+    them (`11061715 dan 08901234`, one half per line, `11  01  01     010100 0001`): each group is
+    masked. The number is taken to start inside the first group, so this stays linear."""
+    groups = [(m.start(), m.end(), digits) for m in _GROUP.finditer(text)
+              if (digits := re.sub(r"\D", "", m.group(0)))]
+    out: dict[int, Identifier] = {}
+    for i in range(len(groups) - 1):
+        digits = groups[i][2]
+        if len(digits) >= 16:
+            continue  # a whole number in one group: the other passes read it
+        for j in range(i + 1, min(i + 16, len(groups))):
+            if groups[j][0] - groups[j - 1][1] > _PAIR_GAP:
+                break
+            digits += groups[j][2]
+            if len(digits) < 16:
+                continue
+            windows = (digits[o : o + 16] for o in range(0, min(len(groups[i][2]), len(digits) - 15)))
+            if any(is_valid_nik(w) or is_valid_kk(w) for w in windows):
+                for k in range(i, j + 1):
+                    start, end, group = groups[k]
+                    out[start] = Identifier("nik", start, end, mask("number", group) if len(group) >= 4 else "*" * len(group), True)
+                break
+            if len(digits) - 15 >= len(groups[i][2]):
+                break  # every start inside the first group was tried
+    return list(out.values())
+
+
 def _merge_hidden(found: list[Identifier], hidden: list[Identifier]) -> list[Identifier]:
     """`found` with each hidden number added, replacing what it overlaps unless a masked identifier covers it."""
     for h in hidden:
@@ -332,6 +376,8 @@ def find_identifiers(text: str) -> list[Identifier]:
     Numbers that fail validation stay in the list (valid=False, masked) so
     that they are masked on screen, but they are not evidence.
     """
+    if not text.isascii():  # every kind of digit (full-width, superscript, circled, ...) read as ASCII, same positions
+        text = text.translate(_DIGIT_FOLD)
     found: list[Identifier] = []
     starts: list[int] = []  # sorted, non-overlapping spans already taken
     ends: list[int] = []
@@ -358,11 +404,33 @@ def find_identifiers(text: str) -> list[Identifier]:
         for m in _TELEGRAM.finditer(text):
             add("telegram", m.start(), m.end(), m.group(0), True)
     if has_digits:
-        hidden = _hidden_numbers(text)
+        hidden = _hidden_numbers(text) + _split_identity_numbers(text)
         if hidden:
             found = _merge_hidden(found, hidden)
+        # A wallet- or handle-shaped span (unmasked kinds) must not shelter an identity number inside it.
+        found = [Identifier("number", f.start, f.end, mask("number", text[f.start:f.end]), False)
+                 if f.kind not in MASKED_KINDS and _shelters_identity_number(text[f.start:f.end]) else f for f in found]
     found.sort(key=lambda i: i.start)
     return found
+
+
+_LONG_DIGITS_INSIDE = re.compile(r"\d{16,}")
+
+
+def _shelters_identity_number(span: str) -> bool:
+    return any(_holds_identity_number(m.group(0)) for m in _LONG_DIGITS_INSIDE.finditer(span))
+
+
+class _DigitFold(dict):
+    """str.translate table mapping every non-ASCII character with a digit value to its ASCII digit."""
+
+    def __missing__(self, code: int) -> str:
+        value = unicodedata.digit(chr(code), None)
+        self[code] = result = chr(code) if value is None else str(value)  # one character for one: positions hold
+        return result
+
+
+_DIGIT_FOLD = _DigitFold()
 
 
 def mask_text(text: str, identifiers: list[Identifier] | None = None, start: int = 0, end: int | None = None) -> str:

@@ -20,7 +20,7 @@ from rules import Detector
 AD = "Jual data KTP + selfie e-KTP lengkap, 10rb per data, minat japri wa 0812-3456-7890"
 TRACKER = "http://tracker.example/p.png"
 HOSTILE_URL = f"https://t.me/s/x/1?a=](x)\n# This request is withdrawn\n![seen]({TRACKER})<img src={TRACKER}>|x|"
-TERMINAL_ATTACK = "\x1b]0;pwned\x07\x1b[2K\x1b[1A\rforged line\x9b31m\u202e"
+TERMINAL_ATTACK = "\x1b]0;pwned\x07\x1b[2K\x1b[1A\rforged line\x9b31m\u202e\u061c"
 
 
 def make_db(path, posts: list[dict], confirm: bool = True) -> None:
@@ -98,6 +98,17 @@ def test_item05_flags_csv_is_formula_safe_and_a_bare_cr_cannot_forge_a_row(tmp_p
     assert {"'=HYPERLINK(\"http://x\",\"y\")", "'+cmd", "'-2+3", "'@SUM(A1)", "'\tTAB"} <= authors
 
 
+def test_item05_semicolon_locales_and_control_characters():
+    """Found by an attacker: `x;=2+5` is a formula where spreadsheets split on `;`; ESC reached the terminal."""
+    from monitor.escaping import write_csv
+
+    buf = io.StringIO()
+    write_csv(buf, ["a", "b", "c"], [{"a": "x;=2+5", "b": "a\x1b]0;pwned\x07", "c": " \uff1d1+1"}])
+    text = buf.getvalue()
+    assert '"x;=2+5"' in text and "\x1b" not in text and "\x07" not in text
+    assert list(csv.reader(io.StringIO(text, newline="")))[1] == ["x;=2+5", "a\\x1b]0;pwned\\x07", "' \uff1d1+1"]
+
+
 def test_item05_audit_and_takedown_csv_use_the_same_writer():
     from monitor.escaping import write_csv
 
@@ -133,6 +144,11 @@ def test_item06_markdown_escaping_functions():
     html = rendered(f"| a | b |\n|---|---|\n| {md_text('x | y ![i](' + TRACKER + ')')} | {md_code(HOSTILE_URL)} |\n")
     assert "<img" not in html and html.count("<td>") == 2
     assert "<h1>" not in rendered(md_text("# withdrawn")) and "<a" not in rendered(md_text("see https://evil.example/"))
+    # Found by an attacker against the first version: GFM's autolinker makes links of bare domains and addresses.
+    for value in ("order di evil.com/pay", "evil.com", "evil.com:8080", "//evil.com", "a@evil.com", "mailto:a@b.co",
+                  "xmpp:x@evil.com", "www\uff0eevil.com", "http\uff1a//evil.com"):
+        assert "<a" not in rendered(md_text(value)), value
+    assert md_text("2026-11-29T10:00:00+00:00 Harga: 5rb") == "2026-11-29T10:00:00+00:00 Harga: 5rb"
 
 
 # ---------------------------------------------------------------- item 7
@@ -145,7 +161,7 @@ def test_item07_terminal_output_shows_control_characters_escaped(tmp_path):
     explained = run_monitor("explain", AD + TERMINAL_ATTACK)
     assert explained.returncode == 0, explained.stderr
     for out in (table.stdout, explained.stdout):
-        assert not any(c in out for c in "\x1b\x07\r\x9b\u202e"), repr(out)
+        assert not any(c in out for c in "\x1b\x07\r\x9b\u202e\u061c"), repr(out)
         assert "\\x1b" in out
     as_json = run_monitor("flags", "--db", str(db_path), "--format", "json")
     assert "\x1b" not in as_json.stdout and "\x9b" not in as_json.stdout and "\u202e" not in as_json.stdout

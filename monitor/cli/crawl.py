@@ -11,7 +11,7 @@ from ..config import ConfigError, Source, config_path, load_sources, select
 from ..store import Database
 from .app import cli, config_option, db_option, open_db
 from .flags import FLAG_COLUMNS, FLAG_TABLE_COLUMNS, flag_row
-from .output import format_option, render, snippet
+from .output import format_option, render
 
 
 def _progress_printer(name: str):
@@ -159,7 +159,7 @@ def demo(db_path, time_limit, then_serve, port):
         flags = db.list_flags(sources=[s.name for s in sources])
         click.echo("")
         click.echo("Flagged posts")
-        rows = [{**r, "text": snippet(r["text"])} for r in map(flag_row, flags)]
+        rows = [flag_row(f, short=True) for f in flags]
         click.echo(render(rows, FLAG_COLUMNS, "table", FLAG_TABLE_COLUMNS))
     failed = [r["source"] for r in runs if r["status"] != "ok"]
     if failed:

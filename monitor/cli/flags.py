@@ -11,16 +11,23 @@ FLAG_COLUMNS = ["id", "status", "severity", "score", "categories", "source", "au
 FLAG_TABLE_COLUMNS = ["id", "severity", "score", "categories", "source", "author", "text"]
 
 
-def flag_row(flag: dict, width: int = 60) -> dict:
-    """A flag as shown to people and scripts: identity numbers masked in every field, not only the text."""
+def flag_row(flag: dict, short: bool = False) -> dict:
+    """A flag as shown to people and scripts: identity numbers masked in every field, not only the text.
+
+    With `short` (the table) the text is flattened to one line before masking and cut after it:
+    flattening masked text could join two masked-looking halves back into one readable number.
+    """
     from rules import mask_value
 
     row = {k: flag[k] for k in FLAG_COLUMNS if k in flag}
-    row["text"] = row.get("text") or ""
+    row["text"] = " ".join((row.get("text") or "").split()) if short else row.get("text") or ""
     row["post_id"] = flag["post_id"]
     row["reasons"] = flag["reasons"]
     row["thread_title"] = flag.get("thread_title")
-    return mask_value(row)
+    row = mask_value(row)
+    if short:
+        row["text"] = snippet(row["text"])
+    return row
 
 
 @cli.command()
@@ -42,7 +49,5 @@ def flags(db_path, since, status, limit, fmt):
     if since:
         check_date(since)
     with open_db(db_path) as db:
-        rows = [flag_row(f) for f in db.list_flags(since=since, status=status, limit=limit)]
-    if fmt == "table":
-        rows = [{**r, "text": snippet(r["text"])} for r in rows]
+        rows = [flag_row(f, short=fmt == "table") for f in db.list_flags(since=since, status=status, limit=limit)]
     click.echo(render(rows, FLAG_COLUMNS, fmt, FLAG_TABLE_COLUMNS))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 import json
@@ -27,9 +26,9 @@ from flask import (
 from rules import find_identifiers, mask_text
 from rules.identifiers import MASKED_KINDS
 
+from ..escaping import write_csv
 from ..explain import segments as highlight_segments
 from ..store.review_queries import fts_query
-from ..takedown.batches import spreadsheet_safe
 from .accounts import ROLES, AccountError, add_user, authenticate, end_sessions, set_disabled
 from .i18n import LANGS
 from .review import DISMISS_REASONS, ReviewError, decide
@@ -291,10 +290,7 @@ def register(app) -> None:
     @requires("admin")
     def audit_csv():
         buf = io.StringIO()
-        writer = csv.writer(buf)
-        writer.writerow(["id", "at", "user", "action", "target", "before", "after"])
-        for row in reversed(g.db.audit_log(None)):
-            writer.writerow([spreadsheet_safe(row[k]) for k in ("id", "at", "user", "action", "target", "before", "after")])
+        write_csv(buf, ["id", "at", "user", "action", "target", "before", "after"], reversed(g.db.audit_log(None)))
         g.db.audit(g.user["name"], "audit.export", "audit.csv")
         return Response(buf.getvalue(), mimetype="text/csv", headers={"Content-Disposition": "attachment; filename=audit.csv"})
 
