@@ -1,5 +1,8 @@
 """Configuration errors name the file, the field and the problem; the CLI shows no traceback."""
 
+import csv
+import io
+
 import pytest
 from click.testing import CliRunner
 
@@ -87,5 +90,6 @@ def test_config_from_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("MONITOR_CONFIG", str(path))
     result = CliRunner().invoke(cli, ["sources", "--format", "csv"])
     assert result.exit_code == 0, result.output
-    assert result.output.splitlines()[0] == "name,kind,base_url"
-    assert "exforum,forum,https://forum.example/" in result.output
+    rows = list(csv.reader(io.StringIO(result.output, newline="")))
+    assert rows[0] == ["name", "kind", "base_url"]
+    assert ["exforum", "forum", "https://forum.example/"] in rows
