@@ -329,6 +329,7 @@ def _hidden_numbers(text: str) -> list[Identifier]:
 
 _MARKS = "[\u00ad\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\u20d0-\u20ff\ufe00-\ufe0f\ufe20-\ufe2f\ufeff]*"
 _GROUP = re.compile(rf"\d(?:{_MARKS}[ .\-]?{_MARKS}\d)*")  # digits with single separators, marks and invisibles between
+_DIGIT_RUN = re.compile(r"\d+")
 _PAIR_GAP = 40  # characters (words, line breaks, anything) between two halves of one number
 
 
@@ -336,8 +337,10 @@ def _split_identity_numbers(text: str) -> list[Identifier]:
     """Digit groups that together make a valid NIK or KK though words or long gaps stand between
     them (`11061715 dan 08901234`, one half per line, `11  01  01     010100 0001`): each group is
     masked. The number is taken to start inside the first group, so this stays linear."""
-    groups = [(m.start(), m.end(), digits) for m in _GROUP.finditer(text)
-              if (digits := re.sub(r"\D", "", m.group(0)))]
+    if sum(map(len, _DIGIT_RUN.findall(text))) < 16:
+        return []  # most posts: too few digits to hold a number at all
+    groups = [(m.start(), m.end(), g if g.isdigit() else re.sub(r"\D", "", g)) for m in _GROUP.finditer(text)
+              if (g := m.group(0))]
     out: dict[int, Identifier] = {}
     for i in range(len(groups) - 1):
         digits = groups[i][2]
