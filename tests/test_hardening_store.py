@@ -231,14 +231,20 @@ def test_item18_a_long_import_lets_a_review_decision_in_within_a_second_or_so(tm
     assert rows(db_path, "SELECT count(*) FROM posts") == [(30_001,)]
 
 
-def test_item18_killed_import_is_marked_interrupted_when_the_database_is_next_opened(tmp_path):
+def signalled_import(tmp_path, sig: int):
+    """A real `monitor ingest` of a big file, sent `sig` half a second into its run; (db path, process)."""
     db_path = tmp_path / "m.db"
     path = big_file(tmp_path)
     importer = spawn_monitor("ingest", str(path), "--source", "big", "--db", str(db_path))
     wait_for(lambda: rows(db_path, "SELECT 1 FROM crawl_runs WHERE status = 'running'"))
     time.sleep(0.5)
-    importer.send_signal(signal.SIGKILL)
+    importer.send_signal(sig)
     importer.communicate(timeout=60)
+    return db_path, importer
+
+
+def test_item18_killed_import_is_marked_interrupted_when_the_database_is_next_opened(tmp_path):
+    db_path, importer = signalled_import(tmp_path, signal.SIGKILL)
     assert rows(db_path, "SELECT status FROM crawl_runs") == [("running",)], "SIGKILL leaves no chance to record it"
     Database(db_path).close()  # any command opening the database
     [(status, reason, finished)] = rows(db_path, "SELECT status, reason, finished_at FROM crawl_runs")
@@ -246,13 +252,7 @@ def test_item18_killed_import_is_marked_interrupted_when_the_database_is_next_op
 
 
 def test_item18_sigterm_to_an_import_records_it_as_interrupted(tmp_path):
-    db_path = tmp_path / "m.db"
-    path = big_file(tmp_path)
-    importer = spawn_monitor("ingest", str(path), "--source", "big", "--db", str(db_path))
-    wait_for(lambda: rows(db_path, "SELECT 1 FROM crawl_runs WHERE status = 'running'"))
-    time.sleep(0.5)
-    importer.send_signal(signal.SIGTERM)
-    importer.communicate(timeout=60)
+    db_path, _ = signalled_import(tmp_path, signal.SIGTERM)
     [(status, reason, posts_new)] = rows(db_path, "SELECT status, reason, posts_new FROM crawl_runs")
     assert (status, reason) == ("interrupted", "stopped by signal 15")
     assert rows(db_path, "SELECT count(*) FROM posts") == [(posts_new,)], "the rows counted are the rows stored"
