@@ -49,28 +49,47 @@ def explain(text, as_json, lang):
 
 
 @cli.command("eval")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--cv", "folds", type=click.IntRange(min=2), metavar="K",
+              help="Grouped K-fold cross-validation (items of one source stay in one fold): rules only, the learned "
+                   "model only, and the model with the rules' signals, side by side.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object with every figure.")
 @click.option("--misses", is_flag=True, help="Also show every false positive and false negative with its reasons.")
-def eval_cmd(file, as_json, misses):
-    """Score the rule layer on a labelled JSONL FILE (the format of shared/eval/dev.jsonl).
+def eval_cmd(files, folds, as_json, misses):
+    """Score detection on labelled JSONL FILES (the format of shared/eval/*.jsonl).
 
     Prints precision, recall and F1 for the sale class, per language, and
     per category (recall of sale categories, false-positive rate of the
-    others).
+    others). Without --cv it scores the rule layer on the files as they are
+    (the rules were tuned on them: an optimistic figure). With --cv K the
+    figure is cross-validated; `--json` then prints {"rules": {...},
+    "model": {...}, "combined": {...}}, each with precision, recall, f1,
+    per_lang, per_category and folds.
 
     \b
     Example:
         monitor eval ../shared/eval/dev.jsonl --misses
-        monitor eval ../shared/eval/dev.jsonl --json
+        monitor eval ../shared/eval/dev.jsonl ../shared/eval/train.jsonl --cv 10
     """
-    from ..evaluate import EvalFileError, evaluate, load_examples
+    from ..evaluate import EvalFileError, cross_validate, evaluate, load_examples
 
     try:
-        examples = load_examples(file)
+        examples = [ex for file in files for ex in load_examples(file)]
+        ids = [ex.id for ex in examples]
+        if len(set(ids)) != len(ids):
+            raise EvalFileError("the files repeat an id; each labelled item must appear once")
+        detector = _detector()
+        if folds:
+            live = sys.stderr.isatty()
+            result = cross_validate(examples, detector, folds,
+                                    progress=(lambda n, k: click.echo(f"\rfold {n}/{k}", nl=False, err=True)) if live else None)
+            if live:
+                click.echo("", err=True)
     except EvalFileError as exc:
         raise click.ClickException(str(exc)) from None
-    detector = _detector()
+    if folds:
+        _print_cv(result, as_json)
+        return
     result = evaluate(examples, detector)
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False, indent=2))
@@ -96,6 +115,28 @@ def eval_cmd(file, as_json, misses):
                 click.echo(f"  {ex_id} [{ex.lang}/{ex.category}] score {analysis.score}: {flat[:160]}")
                 for reason in analysis.reasons:
                     click.echo(f"      - {reason}")
+
+
+def _print_cv(result: dict, as_json: bool) -> None:
+    """Rules, model and combination side by side: overall, per language, per category."""
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False, indent=2))
+        return
+    names = list(result)
+    click.echo(f"{'cross-validated':<28}" + "".join(f"{n:>24}" for n in names))
+
+    def line(label: str, pick) -> None:
+        click.echo(f"{label:<28}" + "".join(f"{pick(result[n]):>24}" for n in names))
+
+    line("all  P / R / F1", lambda r: f"{r['precision']:.3f} {r['recall']:.3f} {r['f1']:.3f}")
+    line("mean F1 over folds", lambda r: f"{r['mean_f1']:.3f}")
+    for lang in result[names[0]]["per_lang"]:
+        line(f"{lang} (n={result[names[0]]['per_lang'][lang]['n']})  P / R / F1",
+             lambda r, lang=lang: "{precision:.3f} {recall:.3f} {f1:.3f}".format(**r["per_lang"][lang]))
+    for category, first in result[names[0]]["per_category"].items():
+        key = "recall" if "recall" in first else "false_positive_rate"
+        line(f"{category[:18]} {'R' if key == 'recall' else 'FP'} (n={first['n']})",
+             lambda r, c=category, key=key: f"{r['per_category'][c][key]:.3f}")
 
 
 @cli.command()
