@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from rules import Detector
 
-from .store import Database
+from .store import Database, content_hash, post_key
 from .store.keys import fingerprint
 
 
@@ -61,3 +61,46 @@ def ingest_post(db: Database, detector: Detector, item: dict, key: bytes | None 
         if key is not None:
             db.save_identifiers(stored.id, identifier_fingerprints(text, analysis.identifiers, key))
     return IngestResult(stored.id, stored.outcome, flag)
+
+
+class PreparedDetector:
+    """A detector whose analyses were made before the write transaction, for `ingest_post` to use in it.
+
+    Running the rules is about half the cost of storing a post. Done inside the
+    transaction, it would hold the write lock nearly all the time, and another
+    writer polling for the lock (SQLite's busy handler sleeps up to 100 ms between
+    tries) would rarely hit the instant between two commits. An analysis that was
+    not prepared (the stored post changed meanwhile) is made on the spot.
+    """
+
+    def __init__(self, detector):
+        self.detector = detector
+        self.ready: dict = {}
+
+    def prepare(self, text: str, **options) -> None:
+        self.ready[(text, tuple(sorted(options.items())))] = self.detector.analyze(text, **options)
+
+    def analyze(self, text: str, **options):
+        analysis = self.ready.get((text, tuple(sorted(options.items()))))
+        return analysis if analysis is not None else self.detector.analyze(text, **options)
+
+    def clear(self) -> None:
+        self.ready.clear()
+
+    def __getattr__(self, name):  # anything else a caller asks of a detector
+        if name == "detector":
+            raise AttributeError(name)
+        return getattr(self.detector, name)
+
+
+def prepare_analyses(db: Database, detector: PreparedDetector, items: list[dict]) -> None:
+    """Analyse now, outside any write transaction, the posts among `items` that `ingest_post` will
+    analyse (new or changed ones): one read of the stored content hashes per source."""
+    by_source: dict[str, list[dict]] = {}
+    for item in items:
+        by_source.setdefault(item["source"], []).append(item)
+    for source, group in by_source.items():
+        known = db.content_hashes(source, [post_key(item) for item in group])
+        for item in group:
+            if known.get(post_key(item)) != content_hash(item.get("thread_title", ""), item.get("text", "")):
+                detector.prepare(item.get("text") or "", source_kind=item.get("kind"))  # as ingest_post will ask

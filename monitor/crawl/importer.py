@@ -70,36 +70,6 @@ class ImportFailed(Exception):
         self.result = result
 
 
-class PreparedDetector:
-    """A detector whose analyses were made before the write transaction, for `ingest_post` to use in it.
-
-    Running the rules is about half the cost of storing a post. Done inside the
-    transaction, it would hold the write lock nearly all the time, and another
-    writer polling for the lock (SQLite's busy handler sleeps up to 100 ms between
-    tries) would rarely hit the instant between two commits. An analysis that was
-    not prepared (the stored post changed meanwhile) is made on the spot.
-    """
-
-    def __init__(self, detector):
-        self.detector = detector
-        self.ready: dict = {}
-
-    def prepare(self, text: str, **options) -> None:
-        self.ready[(text, tuple(sorted(options.items())))] = self.detector.analyze(text, **options)
-
-    def analyze(self, text: str, **options):
-        analysis = self.ready.get((text, tuple(sorted(options.items()))))
-        return analysis if analysis is not None else self.detector.analyze(text, **options)
-
-    def clear(self) -> None:
-        self.ready.clear()
-
-    def __getattr__(self, name):  # anything else a caller asks of a detector
-        if name == "detector":
-            raise AttributeError(name)
-        return getattr(self.detector, name)
-
-
 def import_file(db, path: str | Path, source: str, detector, key: bytes | None) -> ImportResult:
     """Import every good row of `path` into `db` as posts of `source`, in short write transactions.
 
@@ -110,8 +80,7 @@ def import_file(db, path: str | Path, source: str, detector, key: bytes | None) 
     far, records the run as failed with the reason and raises ImportFailed;
     Ctrl-C or SystemExit record it as interrupted and propagate.
     """
-    from ..ingest import ingest_post
-    from ..store.database import content_hash
+    from ..ingest import PreparedDetector, ingest_post, prepare_analyses
 
     result = ImportResult(run={})
     run_id = db.start_run(source, "import")
@@ -125,10 +94,7 @@ def import_file(db, path: str | Path, source: str, detector, key: bytes | None) 
     def store(batch: list[dict]) -> None:
         if not batch:
             return
-        known = db.content_hashes(source, [item["post_id"] or item["url"] for item in batch])
-        for item in batch:  # analyse new and changed posts before taking the write lock
-            if known.get(item["post_id"] or item["url"]) != content_hash(item["thread_title"], item["text"]):
-                prepared.prepare(item["text"], source_kind=item["kind"])  # as ingest_post will ask
+        prepare_analyses(db, prepared, batch)  # before taking the write lock
         db.begin()
         started = time.monotonic()
         for item in batch:

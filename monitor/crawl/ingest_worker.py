@@ -5,9 +5,9 @@ taken from fetching and parsing. The crawl pipeline hands posts over a
 bounded queue to this process instead (on a second core when there is
 one). Posts are committed in batches at most COMMIT_EVERY seconds apart,
 so a crawl that dies loses at most the last fraction of a second, which
-the next run reads again. Posts are analysed before their batch's write
-transaction, so other writers (a review decision) are never kept waiting
-long. The worker owns the run's post counters in `crawl_runs`.
+the next run reads again. A batch's new and changed posts are analysed
+before its write transaction, so other writers (a review decision) are
+never kept waiting long. The worker owns the run's post counters in `crawl_runs`.
 """
 
 from __future__ import annotations
@@ -18,11 +18,9 @@ import time
 
 from rules import Detector
 
-from ..ingest import ingest_post
+from ..ingest import PreparedDetector, ingest_post, prepare_analyses
 from ..store import Database
-from ..store.database import content_hash
 from ..store.keys import secret_key
-from .importer import PreparedDetector
 from .processes import die_with_parent
 
 COMMIT_EVERY = 0.5  # seconds between commits of stored posts
@@ -37,8 +35,8 @@ def run_worker(db_path: str, run_id: int | None, posts) -> None:
     """Ingest posts from the `posts` queue until STOP; meant as a process target.
 
     Items are gathered for up to COMMIT_EVERY seconds (or BATCH_ITEMS items, or
-    BATCH_BYTES of captured pages), new and changed posts analysed as they
-    arrive, then the batch is written in order in one short transaction, with
+    BATCH_BYTES of captured pages), the batch's new and changed posts analysed,
+    then the batch is written in order in one short transaction, with
     the run's counters: the write lock is held only for the writing, so a
     review decision beside a fast crawl waits a fraction of a second.
     """
@@ -55,6 +53,7 @@ def run_worker(db_path: str, run_id: int | None, posts) -> None:
 
     def write() -> None:
         nonlocal batch_bytes
+        prepare_analyses(db, detector, [item for kind, item in batch if kind == "Post"])  # before the write lock
         db.begin()
         for kind, item in batch:
             if kind == "Evidence":
@@ -82,8 +81,6 @@ def run_worker(db_path: str, run_id: int | None, posts) -> None:
                 break
             if isinstance(item, dict):
                 kind = item.pop("_type", "Post")
-                if kind == "Post":
-                    prepare(db, detector, item)
                 if not batch:
                     batch_started = time.monotonic()
                 batch.append((kind, item))
@@ -99,10 +96,3 @@ def run_worker(db_path: str, run_id: int | None, posts) -> None:
         db.commit()  # a crash in the middle of a batch keeps the items written before it
         db.close()
 
-
-def prepare(db: Database, detector: PreparedDetector, item: dict) -> None:
-    """Analyse a post now, outside the write transaction, unless it is stored unchanged."""
-    post_key = item.get("post_id") or item["url"]
-    stored = db.content_hashes(item["source"], [post_key]).get(post_key)
-    if stored != content_hash(item.get("thread_title", ""), item.get("text", "")):
-        detector.prepare(item.get("text") or "", source_kind=item.get("kind"))  # as ingest_post will ask

@@ -45,6 +45,11 @@ def default_db_path() -> str:
     return os.environ.get("MONITOR_DB") or DEFAULT_DB
 
 
+def post_key(item: dict) -> str:
+    """What keys a post within its source: the site's post id, else its canonical URL."""
+    return item.get("post_id") or item["url"]
+
+
 def content_hash(title: str, text: str) -> str:
     return hashlib.sha256(f"{title or ''}\n{text or ''}".encode("utf-8", "replace")).hexdigest()
 
@@ -130,7 +135,7 @@ class Database(ReviewQueries, TakedownQueries):
     def upsert_post(self, item: dict) -> StoredPost:
         """Insert a new post, refresh a seen one, or store an edit as a new version."""
         now = utcnow()
-        key = item.get("post_id") or item["url"]
+        key = post_key(item)
         digest = content_hash(item.get("thread_title", ""), item.get("text", ""))
         row = self.db.execute(
             "SELECT id, content_hash, version, text, thread_title, last_seen, evidence_sha FROM posts WHERE source = ? AND post_key = ?",
