@@ -127,8 +127,14 @@ def cross_validate(examples: list[Example], detector: Detector, k: int = 10, pro
     for n, test in enumerate(folds, 1):
         train = [ex for fold in folds if fold is not test for ex in fold]
         texts, labels = [ex.text for ex in train], [int(ex.label == "sale") for ex in train]
+        if len(set(labels)) < 2:
+            raise EvalFileError(f"fold {n}: the items it trains on are all {train[0].label!r}; "
+                                "the files need sale and not_sale items from several sources")
         for name, with_signals in (("model", False), ("combined", True)):
-            scorer = LearnedScorer(signals=with_signals).fit(texts, labels, [signals[ex.id] for ex in train])
+            try:
+                scorer = LearnedScorer(signals=with_signals).fit(texts, labels, [signals[ex.id] for ex in train])
+            except ValueError as exc:  # e.g. too few texts for any n-gram to occur twice
+                raise EvalFileError(f"fold {n}: cannot train on {len(train)} items: {exc}") from None
             probabilities = scorer.probabilities([ex.text for ex in test], [signals[ex.id] for ex in test])
             for ex, p in zip(test, probabilities):
                 predicted[name][ex.id] = "sale" if p >= scorer.threshold else "not_sale"

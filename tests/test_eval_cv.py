@@ -54,12 +54,17 @@ def test_cv_json_has_rules_model_and_combined(tmp_path):
     assert "rules" in table.stdout and "combined" in table.stdout and "id (n=" in table.stdout
 
 
-def test_cv_refuses_repeated_ids_and_too_many_folds(tmp_path):
+def test_cv_refuses_repeated_ids_too_many_folds_and_one_label(tmp_path):
     data = write_set(tmp_path / "set.jsonl", sources=3)
     repeated = run_monitor("eval", str(data), str(data), "--cv", "2")
     assert repeated.returncode != 0 and "repeat an id" in repeated.stderr
     too_many = run_monitor("eval", str(data), "--cv", "5")
     assert too_many.returncode != 0 and "cannot fill 5 folds" in too_many.stderr and "Traceback" not in too_many.stderr
+    only_sales = tmp_path / "sales.jsonl"
+    only_sales.write_text("".join(json.dumps({"id": str(i), "text": f"jual data ktp {i}", "label": "sale", "source": f"s{i}"}) + "\n"
+                                  for i in range(6)), encoding="utf-8")
+    one_class = run_monitor("eval", str(only_sales), "--cv", "3")
+    assert one_class.returncode != 0 and "all 'sale'" in one_class.stderr and "Traceback" not in one_class.stderr
 
 
 @pytest.mark.skipif(not (SHARED / "dev.jsonl").exists(), reason="../shared/eval is not beside this checkout")
@@ -70,6 +75,7 @@ def test_cv_on_the_shared_labelled_files():
     out = json.loads(result.stdout)
     n = sum(1 for f in files for line in open(f, encoding="utf-8") if line.strip())
     assert all(sum(fold["n"] for fold in out[name]["folds"]) == n for name in out)
-    # The learned model is trained only on the other folds, so its figure is an honest one;
+    # The learned model is trained only on the other folds, so its figure is an honest one. Floors
+    # below the figures measured when this was written (model F1 0.88, rules 0.73) catch a regression;
     # the targets of issue 12 (F1 and precision >= 0.90 per language) are not reached yet.
-    assert 0 < out["model"]["f1"] <= 1 and 0 < out["rules"]["f1"] <= 1
+    assert out["model"]["f1"] >= 0.80 and out["rules"]["f1"] >= 0.65

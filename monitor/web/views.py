@@ -11,17 +11,7 @@ from functools import wraps
 from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo
 
-from flask import (
-    Response,
-    abort,
-    g,
-    jsonify,
-    redirect,
-    render_template,
-    request,
-    session,
-    url_for,
-)
+from flask import Response, abort, g, jsonify, redirect, render_template, request, session, url_for
 
 from rules import find_identifiers, mask_text
 from rules.identifiers import MASKED_KINDS
