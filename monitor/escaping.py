@@ -9,6 +9,7 @@ operator's terminal. Each output goes through the one function here for it.
 from __future__ import annotations
 
 import csv
+import json
 import re
 import unicodedata
 from typing import IO, Iterable
@@ -64,7 +65,7 @@ def xml_safe(value) -> str:
 
 # ---------------------------------------------------------------- terminals
 
-_BIDI_AND_INVISIBLE = set("\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2060\u2066\u2067\u2068\u2069\ufeff")
+_STEERING = ("Cc", "Cf")  # controls, and format characters: bidi overrides, zero-width, ...
 
 
 def terminal_safe(text, keep_newlines: bool = False) -> str:
@@ -79,21 +80,26 @@ def terminal_safe(text, keep_newlines: bool = False) -> str:
     for ch in text:
         if keep_newlines and ch in "\n\t":
             out.append(ch)
-        elif ch in _BIDI_AND_INVISIBLE or unicodedata.category(ch) in ("Cc", "Cf"):
+        elif unicodedata.category(ch) in _STEERING:
             code = ord(ch)
-            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
         else:
             out.append(ch)
     return "".join(out)
 
 
-_JSON_UNSAFE = re.compile("[\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff]")
+_JSON_CANDIDATES = re.compile("[\x7f-\U0010ffff]")
 
 
 def json_safe(dumped: str) -> str:
-    """JSON text (from json.dumps, which already escapes C0 controls) with C1 controls and bidi marks
-    as \\u escapes too: still the same JSON, and nothing in it can steer a terminal."""
-    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", dumped)
+    """JSON text (from json.dumps, which already escapes C0 controls) with C1 controls and format
+    characters (bidi, zero-width) as \\u escapes too: the same JSON, and nothing in it can steer a terminal."""
+    return _JSON_CANDIDATES.sub(_json_escape, dumped)
+
+
+def _json_escape(m: re.Match) -> str:
+    ch = m.group(0)
+    return json.dumps(ch)[1:-1] if unicodedata.category(ch) in _STEERING else ch  # surrogate pairs past U+FFFF
 
 
 # ---------------------------------------------------------------- Markdown
