@@ -226,11 +226,13 @@ def _find_numbers(text: str, add) -> None:
 # ---------------------------------------------------------------- numbers written to escape a regex
 # Hostile posts break numbers up so that a plain pattern misses them: two spaces, tabs, line
 # breaks, slashes, commas, colons, underscores, brackets, middle dots, emoji or zero-width
-# characters between digit groups, combining marks on digits, full-width or other Unicode
-# digits. A cluster of digits joined by such characters is read again with its digits in ASCII,
-# invisible characters dropped and every other gap as one space; a long number found there is
-# masked over its whole original span. Amount lists, dates and addresses
-# (`150.000 - 200.000`, `29/11/2026 10:00`, `127.0.0.1:8080`) stay readable unless their digits hold a valid identity number.
+# characters between digit groups, combining marks on digits, full-width, superscript or other
+# Unicode digits. `find_identifiers` first folds every digit to ASCII (one character for one, so
+# positions hold). A cluster of digits joined by such characters is then read again with invisible
+# characters dropped and every other gap as one space, and the halves of a valid NIK or KK are
+# paired across longer gaps and words; what is found is masked over its whole original span.
+# Amount lists, real dates and addresses (`150.000 - 200.000`, `29/11/2026 10:00`,
+# `127.0.0.1:8080`) stay readable unless their digits hold a valid identity number.
 _CLUSTER = re.compile(r"\d(?:[\W_]{0,8}\d)*")
 _CLUSTER_PART = re.compile(r"\d+|[\W_]+")
 _AMOUNT = re.compile(r"[1-9]\d{0,2}(?:[.,]\d{3})+")
@@ -239,22 +241,18 @@ _DATE_TIME = re.compile(r"\d{1,4}([/.\-])\d{1,2}\1\d{1,4}(?:[ ,T]{1,3}\d{1,2}[:.
 _INVISIBLE_CATEGORIES = {"Cf", "Mn", "Me"}
 
 
-def _ascii_digits(run: str) -> str:
-    return run if run.isascii() else "".join(str(unicodedata.digit(c, 0)) for c in run)
-
-
 def _cluster_view(cluster: str, offset: int) -> tuple[str, list[int], list[str]] | None:
-    """(view, origin of each view character, visible pieces) of an odd cluster; None if plain."""
+    """(view, origin of each view character, visible pieces) of an odd cluster; None if plain.
+
+    `cluster` comes from text whose digits are ASCII (see `_DIGIT_FOLD`)."""
     view: list[str] = []
     origin: list[int] = []
     pieces: list[str] = [""]
     odd = False
     for m in _CLUSTER_PART.finditer(cluster):
         part = m.group(0)
-        if part[0].isdigit() or unicodedata.category(part[0]) == "Nd":
-            digits = _ascii_digits(part)
-            odd = odd or digits != part
-            view.extend(digits)
+        if part[0].isdigit():  # find_identifiers folded every digit to ASCII already
+            view.extend(part)
             origin.extend(range(offset + m.start(), offset + m.end()))
             pieces[-1] += part
             continue
