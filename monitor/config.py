@@ -123,6 +123,14 @@ def _hashtag(value) -> str | None:
     return None if ok else "must be a hashtag (letters, digits, _)"
 
 
+def _listing(value) -> str | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, list) and value and all(isinstance(v, str) and v.strip() for v in value):
+        return None
+    return "must be true/false or a list of board names, e.g. [\"Marketplace\", \"Jual Beli\"]"
+
+
 def _engine(value) -> str | None:
     if not isinstance(value, str):
         return "must be a string"
@@ -152,6 +160,7 @@ COMMON = {
     "concurrency": _whole(1),
     "retries": _whole(0),
     "max_response_mb": _positive,
+    "listing": _listing,  # true, or board names: thread titles there are listing titles (a marketplace)
 }
 KINDS = {
     "forum": ({"engine": _engine, "selectors": _selectors, "login": _login}, {"base_url", "engine"}),

@@ -46,6 +46,16 @@ def identifier_fingerprints(text: str, identifiers, key: bytes) -> list[tuple[st
     return out
 
 
+def analysis_input(item: dict) -> tuple[str, dict]:
+    """(text, options) that a post is analysed with: a listing (a marketplace or trading board, or a
+    row that says so) is read as one, and a listing with no body is read by its title."""
+    text = item.get("text") or ""
+    is_listing = bool(item.get("is_listing"))
+    if is_listing and not text.strip():
+        text = item.get("thread_title") or ""
+    return text, {"source_kind": item.get("kind"), "is_listing": is_listing}
+
+
 def ingest_post(db: Database, detector: Detector, item: dict, key: bytes | None = None) -> IngestResult:
     """Store `item`, analyse it if it is new or changed, and record the flag; all or nothing.
 
@@ -55,8 +65,8 @@ def ingest_post(db: Database, detector: Detector, item: dict, key: bytes | None 
         stored = db.upsert_post(item)
         if stored.outcome == "unchanged":
             return IngestResult(stored.id, stored.outcome, None)
-        text = item.get("text") or ""
-        analysis = detector.analyze(text, source_kind=item.get("kind"))
+        text, options = analysis_input(item)
+        analysis = detector.analyze(text, **options)
         flag = db.save_flag(stored.id, analysis.to_dict())
         if key is not None:
             db.save_identifiers(stored.id, identifier_fingerprints(text, analysis.identifiers, key))
@@ -103,4 +113,5 @@ def prepare_analyses(db: Database, detector: PreparedDetector, items: list[dict]
         known = db.content_hashes(source, [post_key(item) for item in group])
         for item in group:
             if known.get(post_key(item)) != content_hash(item.get("thread_title", ""), item.get("text", "")):
-                detector.prepare(item.get("text") or "", source_kind=item.get("kind"))  # as ingest_post will ask
+                text, options = analysis_input(item)
+                detector.prepare(text, **options)  # as ingest_post will ask

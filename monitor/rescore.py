@@ -1,9 +1,10 @@
-"""Re-analysing stored posts after a rule change, recording what the change did to the flags."""
+"""Re-analysing stored posts after a rule or model change, recording what the change did to the flags."""
 
 from __future__ import annotations
 
 from rules import Detector
 
+from .ingest import analysis_input
 from .store import Database
 
 BATCH = 500  # posts per transaction
@@ -19,10 +20,11 @@ def rescore_posts(db: Database, detector: Detector, since: str | None = None, pr
     total = db.count_posts_since(since)
     counts = {"posts": 0, "appeared": 0, "disappeared": 0, "changed": 0}
     db.begin()
-    for post_id, text, kind in db.posts_for_rescore(since):
+    for post_id, text, kind, title, is_listing in db.posts_for_rescore(since):
         before = db.flag_state(post_id)
         was_active = bool(before and before["active"])
-        analysis = detector.analyze(text or "", source_kind=kind)
+        text, options = analysis_input({"text": text, "kind": kind, "thread_title": title, "is_listing": is_listing})
+        analysis = detector.analyze(text, **options)
         db.save_flag(post_id, analysis.to_dict())
         after = db.flag_state(post_id)
         is_active = bool(after and after["active"])

@@ -10,6 +10,7 @@ from conftest import run_monitor
 
 from monitor.store import Database
 from monitor.ingest import ingest_post
+from monitor.learning.registry import build_detector
 from monitor.rescore import rescore_posts
 from rules import Detector
 
@@ -115,7 +116,7 @@ def test_rescore_records_flags_that_appear_and_disappear(tmp_path):
         for post in posts:
             ingest_post(db, old_rules, post)
         assert [f["post_id"] for f in db.list_flags()] == [1, 2]  # everything flagged by the old rules
-        summary = rescore_posts(db, Detector())
+        summary = rescore_posts(db, build_detector(db_path))  # the detector `monitor rescore` runs: rules and model
     assert (summary["posts"], summary["appeared"], summary["disappeared"]) == (2, 0, 1)
     con = sqlite3.connect(db_path)
     assert con.execute("SELECT post_id, change FROM flag_changes").fetchall() == [(1, "disappeared"), (2, "changed")]

@@ -225,14 +225,15 @@ def ingest(file, source_name, db_path):
     import re
     import signal
 
-    from rules import Detector
-
     from ..crawl.importer import ImportFailed, import_file
+    from ..learning.registry import build_detector
 
     if not re.fullmatch(r"[a-z0-9][a-z0-9_\-]{0,63}", source_name):
         raise click.BadParameter("lower-case letters, digits, '-' and '_'", param_hint="--source")
     key = check_storage(db_path)
-    detector = Detector()
+    detector = build_detector(db_path)
+    for warning in detector.warnings:
+        click.echo(f"warning: {warning}", err=True)
 
     def stop(signum, frame):  # `kill` ends the import like Ctrl-C: the run is recorded as interrupted
         raise SystemExit(128 + signum)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import click
 
 from .app import check_date, cli, db_option, open_db
 from .output import format_option, render, snippet
 
 FLAG_COLUMNS = ["id", "status", "severity", "score", "categories", "source", "author", "posted_at", "created_at", "url", "text"]
+SORTS = ("severity", "uncertain", "newest")  # ReviewQueries.queue's orders
 FLAG_TABLE_COLUMNS = ["id", "severity", "score", "categories", "source", "author", "text"]
 
 
@@ -35,19 +38,28 @@ def flag_row(flag: dict, short: bool = False) -> dict:
 @click.option("--since", metavar="DATE", help="Only flags raised on or after DATE (YYYY-MM-DD or ISO time, UTC).")
 @click.option("--status", metavar="S", help="Only flags with this status (new, confirmed, dismissed, ...).")
 @click.option("--limit", type=click.IntRange(min=1), help="At most this many flags.")
+@click.option("--sort", type=click.Choice(SORTS), default="severity", show_default=True,
+              help="Order: most severe first, scores nearest the 0.5 threshold first (uncertain), or newest first.")
+@click.option("--uncertain", is_flag=True, help="Only flags whose score is between 0.25 and 0.75 (the model is unsure).")
 @format_option()
-def flags(db_path, since, status, limit, fmt):
-    """List flagged posts, most severe first, with identity numbers masked.
+def flags(db_path, since, status, limit, sort, uncertain, fmt):
+    """List flagged posts, most severe first (see --sort), with identity numbers masked.
 
     `--format json` prints a list of objects; each `id` is the flag id that
-    review and takedown commands accept.
+    review and takedown commands accept. `--sort uncertain` puts the flags
+    whose decision would teach the model the most first.
 
     \b
     Example:
         monitor flags --since 2026-11-01 --status new --format json
+        monitor flags --status new --sort uncertain --uncertain --limit 20
     """
     if since:
         check_date(since)
     with open_db(db_path) as db:
-        rows = [flag_row(f, short=fmt == "table") for f in db.list_flags(since=since, status=status, limit=limit)]
+        found = db.queue(since=since, status=status, limit=limit, sort=sort, uncertain=uncertain)
+    for flag in found:
+        flag["categories"] = json.loads(flag["categories"] or "[]")
+        flag["reasons"] = json.loads(flag["reasons"] or "[]")
+    rows = [flag_row(f, short=fmt == "table") for f in found]
     click.echo(render(rows, FLAG_COLUMNS, fmt, FLAG_TABLE_COLUMNS))

@@ -12,25 +12,37 @@ from .app import check_date, cli, db_option, open_db
 from .output import format_option, render
 
 
-def _detector(rules_dir: str | None = None):
-    from rules import Detector, RuleError
+def _detector(rules_dir: str | None = None, db_path: str | None = None, warn: bool = True):
+    """The rules with the current learned model (see `monitor model list`); a model that cannot be
+    loaded is said on standard error and the rules alone are used."""
+    from rules import RuleError
+
+    from ..learning.registry import build_detector
 
     try:
-        return Detector(rules_dir=rules_dir) if rules_dir else Detector()
+        detector = build_detector(db_path, rules_dir=rules_dir)
     except RuleError as exc:
         raise click.ClickException(str(exc)) from None
+    if warn:
+        for warning in detector.warnings:
+            click.echo(f"warning: {warning}", err=True)
+    return detector
 
 
 @cli.command()
 @click.argument("text", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print the analysis as JSON.")
 @click.option("--lang", type=click.Choice(["id", "en"]), help="Skip language guessing.")
-def explain(text, as_json, lang):
+@click.option("--listing", is_flag=True, help="Read TEXT as a listing title (a marketplace or trading board).")
+@db_option
+def explain(text, as_json, lang, listing, db_path):
     """Analyse TEXT (or standard input with '-' or no argument) and explain the decision.
 
     Matched words are marked, identity numbers masked; every rule that
     fired, the context that neutralised it and the identifiers found are
-    listed.
+    listed, and the words that moved the learned model's score most.
+    The model is the current one of the database's data folder (`monitor
+    model list`); env MONITOR_MODEL=none uses the rules alone.
 
     \b
     Example:
@@ -39,7 +51,7 @@ def explain(text, as_json, lang):
     """
     if text is None or text == "-":
         text = sys.stdin.read()
-    analysis = _detector().analyze(text, lang=lang)
+    analysis = _detector(db_path=db_path).analyze(text, lang=lang, is_listing=listing)
     if as_json:
         click.echo(json.dumps(analysis.to_dict(), ensure_ascii=False, indent=2))
         return
@@ -52,17 +64,19 @@ def explain(text, as_json, lang):
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--cv", "folds", type=click.IntRange(min=2), metavar="K",
               help="Grouped K-fold cross-validation (items of one source stay in one fold): rules only, the learned "
-                   "model only, and the model with the rules' signals, side by side.")
+                   "model only, and the combination the product runs, side by side.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object with every figure.")
 @click.option("--misses", is_flag=True, help="Also show every false positive and false negative with its reasons.")
-def eval_cmd(files, folds, as_json, misses):
+@db_option
+def eval_cmd(files, folds, as_json, misses, db_path):
     """Score detection on labelled JSONL FILES (the format of shared/eval/*.jsonl).
 
     Prints precision, recall and F1 for the sale class, per language, and
     per category (recall of sale categories, false-positive rate of the
-    others). Without --cv it scores the rule layer on the files as they are
-    (the rules were tuned on them: an optimistic figure). With --cv K the
-    figure is cross-validated; `--json` then prints {"rules": {...},
+    others). Without --cv it scores the detector as it runs (rules and the
+    current model) on the files as they are: optimistic, since the rules were
+    tuned on the shipped files and the default model trained on them. With
+    --cv K the figure is cross-validated (a model trained on the other folds); `--json` then prints {"rules": {...},
     "model": {...}, "combined": {...}}, each with precision, recall, f1,
     per_lang, per_category and folds.
 
@@ -78,7 +92,7 @@ def eval_cmd(files, folds, as_json, misses):
         ids = [ex.id for ex in examples]
         if len(set(ids)) != len(ids):
             raise EvalFileError("the files repeat an id; each labelled item must appear once")
-        detector = _detector()
+        detector = _detector(db_path=db_path)
         if folds:
             live = sys.stderr.isatty()
             result = cross_validate(examples, detector, folds,
@@ -110,7 +124,7 @@ def eval_cmd(files, folds, as_json, misses):
             click.echo(f"\n{title} ({len(ids)}):")
             for ex_id in ids:
                 ex = by_id[ex_id]
-                analysis = detector.analyze(ex.text)
+                analysis = detector.analyze(ex.text, is_listing=ex.is_listing)
                 flat = " ".join(mask_text(ex.text).split())
                 click.echo(f"  {ex_id} [{ex.lang}/{ex.category}] score {analysis.score}: {flat[:160]}")
                 for reason in analysis.reasons:
@@ -143,9 +157,9 @@ def _print_cv(result: dict, as_json: bool) -> None:
 @db_option
 @click.option("--since", metavar="DATE", help="Only posts seen on or after DATE (YYYY-MM-DD or ISO time, UTC).")
 def rescore(db_path, since):
-    """Re-analyse stored posts with the current rules and record which flags appeared or disappeared.
+    """Re-analyse stored posts with the current rules and model and record which flags appeared or disappeared.
 
-    Run it after changing rules. Review decisions on flags are kept; a flag
+    Run it after changing rules or the model (`monitor model use`, `monitor train`). Review decisions on flags are kept; a flag
     the rules no longer raise is retired, not deleted.
 
     \b
@@ -157,7 +171,7 @@ def rescore(db_path, since):
     from ..rescore import rescore_posts
 
     with open_db(db_path) as db:
-        summary = rescore_posts(db, _detector(), since=since, progress=lambda n, total: click.echo(
+        summary = rescore_posts(db, _detector(db_path=db_path), since=since, progress=lambda n, total: click.echo(
             f"\r  re-scored {n}/{total} posts", nl=False, err=True) if sys.stderr.isatty() else None)
     if sys.stderr.isatty():
         click.echo("", err=True)
@@ -186,7 +200,7 @@ def rules_check(rules_dir):
     Example:
         monitor rules check
     """
-    detector = _detector(rules_dir)
+    detector = _detector(rules_dir, warn=False)
     failures = detector.check_examples()
     examples = sum(len(r.match) + len(r.no_match) for r in detector.rules)
     if failures:

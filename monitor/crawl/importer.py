@@ -290,7 +290,16 @@ def to_item(row: dict, source: str) -> dict:
         "posted_raw": posted_raw,
         "text": text[:MAX_TEXT],
         "images": [i for i in images if i.startswith(("http://", "https://"))],
+        "is_listing": _listing(row),
     }
+
+
+def _listing(row: dict) -> bool:
+    """A row is a listing title when it says so: `is_listing` true (true/1/yes) or `kind` "listing"."""
+    value = row.get("is_listing")
+    flag = value is True or (isinstance(value, (int, float)) and not isinstance(value, bool) and value == 1) \
+        or (isinstance(value, str) and value.strip().lower() in ("1", "true", "yes"))
+    return flag or (isinstance(row.get("kind"), str) and row["kind"].strip().lower() == "listing")
 
 
 def _field(row: dict, column: str) -> str:

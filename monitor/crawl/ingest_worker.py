@@ -16,9 +16,8 @@ import gc
 import queue as queue_module
 import time
 
-from rules import Detector
-
 from ..ingest import PreparedDetector, ingest_post, prepare_analyses
+from ..learning.registry import build_detector
 from ..store import Database
 from ..store.keys import secret_key
 from .processes import die_with_parent
@@ -42,7 +41,7 @@ def run_worker(db_path: str, run_id: int | None, posts) -> None:
     """
     die_with_parent()  # a crawler killed outright takes its worker with it
     db = Database(db_path)
-    detector = PreparedDetector(Detector())
+    detector = PreparedDetector(build_detector(db_path))  # the current model; rules alone, warned, if it is broken
     key = secret_key(db_path)
     # The rules and vocabularies live for the whole run: keep them out of the garbage
     # collector's sight so the collections that per-post allocations trigger stay cheap.

@@ -9,6 +9,7 @@ for the worker and writes the run's pages, errors and Scrapy stats to
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 
 from scrapy.exceptions import CloseSpider
@@ -21,19 +22,21 @@ WORKER_JOIN_TIMEOUT = 600
 
 
 class IngestPipeline:
-    def __init__(self, db_path: str, run_id: int | None, stats):
+    def __init__(self, db_path: str, run_id: int | None, stats, listing=None):
         if not db_path:
             raise ValueError("IngestPipeline needs the MONITOR_DB setting")
         self.db_path = db_path
         self.run_id = run_id
         self.stats = stats
+        self.listing = listing  # True: every post is in a listing section; a list: the boards that are
         self.posts = None
         self.worker = None
 
     @classmethod
     def from_crawler(cls, crawler):
         run_id = crawler.settings.getint("MONITOR_RUN_ID") or None
-        return cls(crawler.settings.get("MONITOR_DB"), run_id, crawler.stats)
+        listing = crawler.settings.get("MONITOR_LISTING")
+        return cls(crawler.settings.get("MONITOR_DB"), run_id, crawler.stats, json.loads(listing) if listing else None)
 
     def open_spider(self, spider=None):
         Database(self.db_path).close()  # fail early, in this process, on an unusable database
@@ -47,7 +50,11 @@ class IngestPipeline:
         if not self.worker.is_alive():
             self.stats.set_value("monitor/ingest_worker_died", 1)
             raise CloseSpider("ingest worker died")
-        self.posts.put({**dict(item), "_type": type(item).__name__})
+        post = {**dict(item), "_type": type(item).__name__}
+        if post["_type"] == "Post" and self.listing:
+            board = (post.get("board") or "").strip().casefold()
+            post["is_listing"] = self.listing is True or any(board == b.strip().casefold() for b in self.listing)
+        self.posts.put(post)
         self.stats.inc_value("monitor/items_handed_over")
         return item
 

@@ -71,6 +71,8 @@ def scrapy_command(source: Source, db_path: Path, run_id: int, pipeline: dict = 
             settings[setting] = str(convert(source.options[key]))
     if "max_response_mb" in source.options:
         settings["DOWNLOAD_WARNSIZE"] = settings["DOWNLOAD_MAXSIZE"]
+    if source.options.get("listing"):
+        settings["MONITOR_LISTING"] = json.dumps(source.options["listing"])
     for name, value in settings.items():
         cmd += ["-s", f"{name}={value}"]
     return cmd

@@ -155,6 +155,7 @@ class Database(ReviewQueries, TakedownQueries):
             "text": item.get("text") or "",
             "quoted": item.get("quoted") or "",
             "images": json.dumps(item.get("images") or []),
+            "is_listing": 1 if item.get("is_listing") else 0,
             "views": item.get("views"),
             "forwarded_from": item.get("forwarded_from"),
             "evidence_sha": item.get("evidence_sha"),
@@ -231,6 +232,11 @@ class Database(ReviewQueries, TakedownQueries):
             "context": json.dumps(analysis["context"], ensure_ascii=False),
             "identifiers": json.dumps(analysis["identifiers"], ensure_ascii=False),
             "lang": analysis["lang"],
+            "model": analysis.get("model"),
+            "model_terms": json.dumps(analysis.get("model_terms") or [], ensure_ascii=False),
+            "rules_label": analysis.get("rules_label"),
+            "rules_score": analysis.get("rules_score"),
+            "warnings": json.dumps(analysis.get("warnings") or [], ensure_ascii=False),
             "active": 1,
             "updated_at": now,
         }
@@ -390,8 +396,8 @@ class Database(ReviewQueries, TakedownQueries):
 
     # ------------------------------------------------------------ rescoring
     def posts_for_rescore(self, since: str | None = None):
-        """(post id, text, kind) of stored posts, optionally only those seen since `since`."""
-        sql = "SELECT id, text, kind FROM posts"
+        """(post id, text, kind, thread title, is_listing) of stored posts, optionally only those seen since `since`."""
+        sql = "SELECT id, text, kind, thread_title, is_listing FROM posts"
         params: list = []
         if since:
             sql += " WHERE last_seen >= ?"

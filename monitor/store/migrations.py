@@ -237,3 +237,16 @@ def m0009_review_hardening(db):
         END""")
     db["identifiers"].create_index(["fingerprint", "post_id"])
     db.execute("DROP INDEX IF EXISTS idx_identifiers_fingerprint")  # the new index starts with it
+
+
+@migrations(name="0010_learned_model")
+def m0010_learned_model(db):
+    # A post read as a listing title (a marketplace or trading board); the model weighs it.
+    db["posts"].add_column("is_listing", int, not_null_default=0)
+    # Which model scored a flag (NULL: the rules alone), what moved its score, the rules' own
+    # decision beside the combined one, and warnings such as "model unavailable, rules only".
+    db["flags"].add_column("model", str)
+    db["flags"].add_column("model_terms", str)
+    db["flags"].add_column("rules_label", str)
+    db["flags"].add_column("rules_score", float)
+    db["flags"].add_column("warnings", str)

@@ -76,6 +76,19 @@ class ReviewQueries:
     def review_events(self, flag_id: int) -> list[dict]:
         return list(self.db["review_events"].rows_where("flag_id = ?", [flag_id], order_by="id"))
 
+    def reviewed_posts(self) -> list[dict]:
+        """Posts the team decided, for learning: {post_id, source, text, thread_title, lang, status, categories,
+        reason (the last dismissal's), is_listing}; flags still new are left out."""
+        sql = """
+            SELECT p.id AS post_id, p.source, p.text, p.thread_title, p.is_listing, f.lang, f.status, f.categories,
+                   (SELECT e.reason FROM review_events e WHERE e.flag_id = f.id AND e.action = 'dismiss'
+                    ORDER BY e.id DESC LIMIT 1) AS reason
+            FROM flags f JOIN posts p ON p.id = f.post_id
+            WHERE f.status != 'new'
+            ORDER BY p.id
+        """
+        return self._dicts(sql)
+
     def rule_stats(self, since: str) -> list[dict]:
         """Per rule: the posts (flags) it fired on that were decided since `since`, by outcome.
 
@@ -107,10 +120,28 @@ class ReviewQueries:
     # ------------------------------------------------------------ the queue
     def queue(self, since: str | None = None, until: str | None = None, source: str | None = None,
               category: str | None = None, severity: str | None = None, status: str | None = None, q: str | None = None,
-              limit: int | None = 100, offset: int = 0, sources: list[str] | None = None) -> list[dict]:
-        """Active flags raised in [since, until) with their posts, most severe first; `q` is full-text (`fts_query`)."""
+              limit: int | None = 100, offset: int = 0, sources: list[str] | None = None, *,
+              sort: str | None = None, uncertain: bool = False) -> list[dict]:
+        """Active flags raised in [since, until) with their posts; `q` is full-text (`fts_query`).
+
+        `sort`: None or "severity" (most severe first, then highest score), "uncertain" (scores
+        nearest the 0.5 threshold first, flags without a score last) or "newest" (latest raised
+        first); anything else is a ValueError. `uncertain` keeps only scores in [0.25, 0.75].
+        """
+        orders = {  # fixed SQL by name, never built from what a user typed
+            "severity": "CASE f.severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END, "
+                        "f.score DESC, f.id",
+            "uncertain": "f.score IS NULL, abs(f.score - 0.5), f.id",
+            "newest": "f.created_at DESC, f.id DESC",
+        }
+        order = orders.get(sort or "severity")
+        if order is None:
+            raise ValueError(f"unknown sort {sort!r}: one of {', '.join(orders)}")
         where: list[str] = ["f.active = 1"]
         params: list = []
+        if uncertain:
+            where.append("f.score BETWEEN ? AND ?")  # near the 0.5 threshold: these teach the model the most
+            params.extend((0.25, 0.75))
         for clause, value in (("f.created_at >= ?", since), ("f.created_at < ?", until), ("p.source = ?", source),
                               ("EXISTS (SELECT 1 FROM json_each(f.categories) c WHERE c.value = ?)", category),
                               ("f.severity = ?", severity), ("f.status = ?", status)):
@@ -131,8 +162,7 @@ class ReviewQueries:
                    p.source, p.kind, p.url, p.author, p.thread_title, p.posted_at, p.text, p.images, p.first_seen, p.last_seen
             FROM flags f JOIN posts p ON p.id = f.post_id
             WHERE {' AND '.join(where)}
-            ORDER BY CASE f.severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END,
-                     f.score DESC, f.id
+            ORDER BY {order}
         """
         if limit:
             sql += f" LIMIT {int(limit)} OFFSET {int(offset)}"
