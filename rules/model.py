@@ -137,7 +137,7 @@ class LinearModel:
         """The uncalibrated score of `text` (the detector's normalised text); the fast path."""
         return self._score(text, signals, None)
 
-    def _score(self, text: str, signals: dict[str, float] | None, shares: dict[str, float] | None) -> float:
+    def _score(self, text: str, signals: dict[str, float] | None, shares: dict | None) -> float:
         char_sum, char_n = 0.0, 0
         share = self._token_share
         tokens = text.split()
@@ -157,17 +157,9 @@ class LinearModel:
         total = self.intercept + char_sum * char_scale + (sum(unigrams) + sum(bigrams)) * word_scale
         if signals:
             total += sum(self.signal_weights.get(k, 0.0) * v for k, v in signals.items())
-        if shares is not None:  # each word's push (its character n-grams and itself as a word), each word pair's
-            for token, s in zip(tokens, token_sums):
-                if s:
-                    key = token.strip(_PUNCTUATION) or token
-                    shares[key] = shares.get(key, 0.0) + s * char_scale
-            for w, u in zip(words, unigrams):
-                if u:
-                    shares[w] = shares.get(w, 0.0) + u * word_scale
-            for (a, b), u in zip(zip(words, words[1:]), bigrams):
-                if u:
-                    shares[f"{a} {b}"] = shares.get(f"{a} {b}", 0.0) + u * word_scale
+        if shares is not None:  # the parts for `explain`, scaled to logit units; read only then
+            shares["tokens"] = (tokens, token_sums, char_scale)
+            shares["words"] = (words, unigrams, bigrams, word_scale)
         return total
 
     def probability(self, text: str, signals: dict[str, float] | None = None) -> float:
@@ -180,10 +172,21 @@ class LinearModel:
 
         Pushes are in calibrated logit units, so "+1.8" means the same on every post.
         """
-        shares: dict[str, float] = {}
+        parts: dict = {}
         a, b = self.calibration
-        probability = _sigmoid(a * self._score(text, signals, shares) + b)
-        pushes = [Contribution(k, "words", a * v) for k, v in shares.items()]
+        probability = _sigmoid(a * self._score(text, signals, parts) + b)
+        tokens, token_sums, char_scale = parts["tokens"]
+        words, unigrams, bigrams, word_scale = parts["words"]
+        # The largest pieces first (cheap), then the pieces of one word merged: its character
+        # n-grams and itself as a word, so a reviewer reads "'fullz' +1.8", not fragments.
+        pieces = [(v * char_scale, t) for t, v in zip(tokens, token_sums) if v]
+        pieces += [(v * word_scale, w) for w, v in zip(words, unigrams) if v]
+        pieces += [(v * word_scale, f"{x} {y}") for (x, y), v in zip(zip(words, words[1:]), bigrams) if v]
+        merged: dict[str, float] = {}
+        for v, key in heapq.nlargest(top * 4, pieces, key=lambda p: abs(p[0])):
+            key = key.strip(_PUNCTUATION) or key
+            merged[key] = merged.get(key, 0.0) + v
+        pushes = [Contribution(k, "words", a * v) for k, v in merged.items()]
         for name, value in (signals or {}).items():
             w = self.signal_weights.get(name, 0.0) * value
             if w:

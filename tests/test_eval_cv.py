@@ -76,6 +76,10 @@ def test_cv_on_the_shared_labelled_files():
     n = sum(1 for f in files for line in open(f, encoding="utf-8") if line.strip())
     assert all(sum(fold["n"] for fold in out[name]["folds"]) == n for name in out)
     # The learned model is trained only on the other folds, so its figure is an honest one. Floors
-    # below the figures measured when this was written (model F1 0.88, rules 0.73) catch a regression;
-    # the targets of issue 12 (F1 and precision >= 0.90 per language) are not reached yet.
-    assert out["model"]["f1"] >= 0.80 and out["rules"]["f1"] >= 0.65
+    # below the figures measured when this was written (combined F1 0.885 P 0.952, model alone 0.872,
+    # rules 0.732) catch a regression; the targets of issue 12 (F1 and precision >= 0.90 per
+    # language) are reached for neither language's F1 yet (English 0.88, Indonesian 0.90 on 21 sales).
+    assert out["combined"]["f1"] >= 0.86 and out["combined"]["precision"] >= 0.92, out["combined"]
+    assert out["model"]["f1"] >= 0.84 and out["rules"]["f1"] >= 0.65
+    for lang in ("en", "id"):
+        assert out["combined"]["per_lang"][lang]["precision"] >= 0.90, lang
