@@ -39,7 +39,7 @@ class Example:
 def load_examples(path: str | Path, problems: list[str] | None = None) -> list[Example]:
     """Read a labelled JSONL file. A bad line raises EvalFileError with its number; with a
     `problems` list, it is appended there as `FILE:LINE: reason` and the good lines are used."""
-    from .crawl.importer import read_rows
+    from .crawl.importer import is_listing_row, read_rows
 
     examples = []
     for n, row, error in read_rows(path):
@@ -52,7 +52,7 @@ def load_examples(path: str | Path, problems: list[str] | None = None) -> list[E
             continue
         examples.append(Example(str(row["id"]), str(row["text"]), str(row.get("lang") or "?"), row["label"],
                                 str(row.get("category") or "?"), str(row.get("source") or ""),
-                                bool(row.get("is_listing")) or row.get("kind") == "listing"))
+                                is_listing_row(row)))
     if not examples:
         raise EvalFileError(f"{path}: no usable examples")
     return examples

@@ -85,11 +85,20 @@ _DIGIT = re.compile(r"\d")
 SHOWN_CHARS = 40
 
 
+_ADDRESS = re.compile(r"[^\W_][.@][^\W_]|@")
+
+
 def shown(term: str) -> str:
-    """A word as a reason may show it: never a number (a NIK, a phone) or an address in full, never long."""
-    if len(_DIGIT.findall(term)) >= 4 or "@" in term:
+    """A word as a reason may show it: never a number (a NIK, a phone) or an address in full, never long.
+
+    The model reads normalised text, where `@` may have become `a` (`budi.santosoagmail.com`), so
+    anything shaped like an address or a domain (letters joined by `.` or `@`) keeps only its
+    last part (`…com`)."""
+    if len(_DIGIT.findall(term)) >= 4:
         term = _DIGIT.sub("#", term)
-        term = re.sub(r"[^@\s#]+@", "…@", term)
+    if _ADDRESS.search(term):
+        words = term.split()
+        term = " ".join("…" + re.split(r"[.@]", w)[-1] if _ADDRESS.search(w) else w for w in words)
     return term if len(term) <= SHOWN_CHARS else term[: SHOWN_CHARS - 1] + "…"
 
 
@@ -259,6 +268,8 @@ def _weights(value) -> dict[str, float]:
         raise TypeError("weights must be an object of feature: number")
     out = {}
     for k, v in value.items():
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise TypeError(f"weight of {str(k)[:40]!r} is not a number")
         w = float(v)
         if not math.isfinite(w):
             raise ValueError(f"weight of {k!r} is not finite")

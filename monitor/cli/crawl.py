@@ -213,7 +213,10 @@ def ingest(file, source_name, db_path):
     """Import posts collected elsewhere from a JSONL or CSV FILE, through the same rules and storage as crawls.
 
     Columns: url and text (required), post_id, author, posted_at (ISO 8601),
-    thread_title, board, images. Importing the same file again adds nothing;
+    thread_title, board, images, and is_listing (true) or kind "listing" for a
+    listing title on a marketplace (a listing may have a thread_title and no
+    text). Posts are analysed by the rules and the current model. Importing
+    the same file again adds nothing;
     bad rows are reported with their line numbers and the good ones kept
     (exit code 1 when any row was bad).
 

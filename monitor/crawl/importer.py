@@ -251,9 +251,9 @@ def to_item(row: dict, source: str) -> dict:
     if not url.startswith(("http://", "https://")):
         raise ValueError("url: missing or not an http(s) URL")
     text = row.get("text")
-    if not isinstance(text, str) or not text.strip():
-        raise ValueError("text: missing or empty")
-    text = _field(row, "text")
+    if (not isinstance(text, str) or not text.strip()) and not (is_listing_row(row) and _field(row, "thread_title").strip()):
+        raise ValueError("text: missing or empty (a listing may have only a thread_title)")
+    text = _field(row, "text") if isinstance(text, str) else ""
     posted_raw = _field(row, "posted_at")
     posted_at = None
     if posted_raw:
@@ -290,11 +290,11 @@ def to_item(row: dict, source: str) -> dict:
         "posted_raw": posted_raw,
         "text": text[:MAX_TEXT],
         "images": [i for i in images if i.startswith(("http://", "https://"))],
-        "is_listing": _listing(row),
+        "is_listing": is_listing_row(row),
     }
 
 
-def _listing(row: dict) -> bool:
+def is_listing_row(row: dict) -> bool:
     """A row is a listing title when it says so: `is_listing` true (true/1/yes) or `kind` "listing"."""
     value = row.get("is_listing")
     flag = value is True or (isinstance(value, (int, float)) and not isinstance(value, bool) and value == 1) \

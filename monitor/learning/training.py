@@ -62,8 +62,11 @@ def reviewed_examples(db) -> list[Example]:
     return out
 
 
-def _held_out(example: Example) -> bool:
-    return int(hashlib.sha256(example.source.encode("utf-8")).hexdigest(), 16) % HOLDOUT_SHARE == 0
+def _held_out(example: Example, by_source: bool) -> bool:
+    """One in HOLDOUT_SHARE, by source (posts of one source never train and test each other) or,
+    when the reviewed posts come from too few sources for that, by post."""
+    key = example.source if by_source else example.id
+    return int(hashlib.sha256(key.encode("utf-8")).hexdigest(), 16) % HOLDOUT_SHARE == 0
 
 
 def gather(files: list[str], db=None) -> TrainingSet:
@@ -88,8 +91,9 @@ def gather(files: list[str], db=None) -> TrainingSet:
             seen.add(ex.id)
             unique.append(ex)
     reviewed = reviewed_examples(db) if db is not None else []
-    heldout = [ex for ex in reviewed if _held_out(ex)]
-    if len(reviewed) < 10 or len({ex.label for ex in heldout}) < 2:
+    by_source = len({ex.source for ex in reviewed}) >= 2 * HOLDOUT_SHARE
+    heldout = [ex for ex in reviewed if _held_out(ex, by_source)]
+    if len(reviewed) < 10 or len({ex.label for ex in heldout}) < 2 or 2 * len(heldout) > len(reviewed):
         heldout = []  # too few to hold any out meaningfully: all are trained on
     kept_out = {ex.id for ex in heldout}
     train = unique + [ex for ex in reviewed if ex.id not in kept_out]
