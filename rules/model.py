@@ -31,7 +31,7 @@ CHAR_RANGE = (2, 5)
 
 _WORD = re.compile(r"\w+")
 _PUNCTUATION = ".,;:!?()[]{}\"'"
-CACHE_WORDS = 200_000
+CACHE_WORDS = 50_000
 """Distinct tokens whose share of the score is remembered; the cache is emptied when full (flat memory)."""
 
 SIGNALS = ("valid_ids", "prices", "volumes", "contacts", "listing")
