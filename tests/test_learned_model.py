@@ -789,3 +789,9 @@ def test_rescore_uses_the_model_made_current(tmp_path, trained, no_model_env):
     with_none = run_monitor("rescore", "--db", str(db_path), env={"MONITOR_MODEL": "none"})
     assert with_none.returncode == 0, with_none.stderr
     assert {m for (m,) in query(db_path, "SELECT model FROM flags WHERE active = 1")} == {None}
+
+
+def test_training_without_files_warns_that_the_current_models_files_are_left_out(tmp_path):
+    result = run_monitor("train", "--db", str(tmp_path / "m.db"))
+    assert result.returncode != 0  # an empty database has nothing to learn from
+    assert "no labelled files given" in result.stderr and "dev.jsonl" in result.stderr, result.stderr

@@ -45,6 +45,8 @@ def train(files, db_path, no_reviews, force, out_dir, folds, as_json):
     from .rules import _detector
 
     say = (lambda message: click.echo(message, err=True)) if not as_json else (lambda message: None)
+    if not files:
+        _warn_without_files(db_path)
     db = None if (no_reviews or out_dir) else open_db(db_path)
     try:
         try:
@@ -87,6 +89,19 @@ def train(files, db_path, no_reviews, force, out_dir, folds, as_json):
         verdict = (f"model {version} kept but NOT made current: it scored worse than {current_version or 'the rules'}; "
                    f"`monitor model use {version}` or `monitor train --force` makes it current")
     _report(outcome, as_json, verdict)
+
+
+def _warn_without_files(db_path) -> None:
+    """Training from decisions alone drops what the current model learned from its files: say so."""
+    from ..learning import registry
+
+    for v in registry.list_versions(db_path):
+        files = v.manifest.get("files") or []
+        if v.current and files:
+            names = ", ".join(f.get("name", "?") for f in files)
+            click.echo(f"warning: no labelled files given: the new model learns from the review decisions alone; "
+                       f"the current model ({v.version}) also learned from {names} ({v.manifest.get('examples', '?')} "
+                       "posts): pass those files to keep what it learned", err=True)
 
 
 def _report(outcome: dict, as_json: bool, verdict: str) -> None:
