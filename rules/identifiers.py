@@ -455,9 +455,15 @@ def mask_text(text: str, identifiers: list[Identifier] | None = None, start: int
     return "".join(pieces)
 
 
-def mask_value(value):
+def mask_value(value, keep: tuple[str, ...] = ()):
     """`value` with every string in it masked (lists, tuples and dict values too): for whole rows
-    shown or exported, where a title, an author, a URL or a post id can carry a number as well."""
+    shown or exported, where a title, an author, a URL or a post id can carry a number as well.
+
+    `keep` names a dict's keys whose values this program wrote itself (its own timestamps, ids and
+    scores): they are left as they are, since masking reads `2026-12-06T03:25:48+00:00` as a number.
+    """
+    if keep and isinstance(value, dict):
+        return {k: v if k in keep else mask_value(v) for k, v in value.items()}
     if isinstance(value, str):
         return mask_text(value)
     if isinstance(value, (list, tuple)):

@@ -218,3 +218,27 @@ def test_item02_long_digit_runs_are_read_in_linear_time():
         started = time.monotonic()
         find_identifiers(text)
         assert time.monotonic() - started < 20, text[:20]
+
+
+def test_own_timestamps_are_not_masked_in_flags_and_takedown_lists(tmp_path):
+    """Masking reads `03:25:48+00:00` as digits of a number; the program's own times stay readable,
+    while a 'date' that is not one (a hostile page's time attribute) is still masked."""
+    import json as json_
+
+    from monitor.cli.flags import flag_row
+    from monitor.takedown.batches import export_row
+    from monitor.takedown.registry import load_registry
+
+    flag = {"id": 1, "post_id": 2, "status": "new", "severity": "high", "score": 0.9, "categories": [],
+            "source": "s", "author": "a", "posted_at": "3171 0123 4567 8901", "created_at": "2026-12-06T03:25:48+00:00",
+            "url": "http://x.example/1", "text": "NIK 3171012345678901", "reasons": [], "thread_title": ""}
+    row = flag_row(flag)
+    assert row["created_at"] == "2026-12-06T03:25:48+00:00"
+    assert "3171 0123 4567 8901" not in json_.dumps(row) and "3171012345678901" not in json_.dumps(row)
+    assert flag_row({**flag, "posted_at": "2026-11-19T03:10:00+00:00"})["posted_at"] == "2026-11-19T03:10:00+00:00"
+    platform = load_registry().default
+    out = export_row({"url": "http://x.example/1", "source": "s", "first_seen": "2026-12-06T03:25:48+00:00",
+                      "last_seen": "2026-12-07T04:00:01+00:00", "categories": "[]", "severity": "high", "reasons": "[]",
+                      "text": "NIK 3171012345678901"}, platform)
+    assert (out["first_seen"], out["last_seen"]) == ("2026-12-06T03:25:48+00:00", "2026-12-07T04:00:01+00:00")
+    assert "3171012345678901" not in out["excerpt"]

@@ -11,6 +11,8 @@ from .output import format_option, render, snippet
 
 FLAG_COLUMNS = ["id", "status", "severity", "score", "categories", "source", "author", "posted_at", "created_at", "url", "text"]
 SORTS = ("severity", "uncertain", "newest")  # ReviewQueries.queue's orders
+OWN_FIELDS = ("id", "post_id", "score", "rules_score", "created_at", "model")
+"""Fields this program wrote, not masked (masking reads an ISO time's digits as a number)."""
 FLAG_TABLE_COLUMNS = ["id", "severity", "score", "categories", "source", "author", "text"]
 
 
@@ -27,10 +29,29 @@ def flag_row(flag: dict, short: bool = False) -> dict:
     row["post_id"] = flag["post_id"]
     row["reasons"] = flag["reasons"]
     row["thread_title"] = flag.get("thread_title")
-    row = mask_value(row)
+    # What decided it: the model's version (None: the rules alone), the words that moved its
+    # score, the rules' own score, and warnings such as a model that could not be loaded.
+    row["model"] = flag.get("model")
+    row["model_terms"] = json.loads(flag.get("model_terms") or "[]")
+    row["rules_score"] = flag.get("rules_score")
+    row["warnings"] = json.loads(flag.get("warnings") or "[]")
+    keep = OWN_FIELDS + (("posted_at",) if _is_iso_time(row.get("posted_at")) else ())  # spiders pass sites' dates
+    row = mask_value(row, keep=keep)
     if short:
         row["text"] = snippet(row["text"])
     return row
+
+
+def _is_iso_time(value) -> bool:
+    import datetime as dt
+
+    if not isinstance(value, str) or len(value) > 40:
+        return False
+    try:
+        dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return True
 
 
 @cli.command()

@@ -48,7 +48,7 @@ def export_row(row: dict, platform: Platform) -> dict:
                                  if i.get("valid") and i["kind"] not in ("price", "volume")),
         "excerpt": " ".join((row.get("text") or "").split()),
     }
-    out = {k: xml_safe(v) for k, v in mask_value(out).items()}
+    out = {k: xml_safe(v) for k, v in mask_value(out, keep=("first_seen", "last_seen", "evidence_sha256")).items()}
     out["excerpt"] = out["excerpt"][:300]
     return out
 
