@@ -46,14 +46,28 @@ def identifier_fingerprints(text: str, identifiers, key: bytes) -> list[tuple[st
     return out
 
 
-def analysis_input(item: dict) -> tuple[str, dict]:
-    """(text, options) that a post is analysed with: a listing (a marketplace or trading board, or a
-    row that says so) is read as one, and a listing with no body is read by its title."""
+def analysis_input(item: dict) -> tuple[str, dict, int]:
+    """(text, options, offset) that a post is analysed with: a listing (on a marketplace or trading
+    board, or a row that says so) is read as one; the post that opens a listing thread is read with
+    the thread's title before it (the title is the offer), and `offset` is the title's length, for
+    `Analysis.after`; a listing with no body is read by its title."""
     text = item.get("text") or ""
     is_listing = bool(item.get("is_listing"))
-    if is_listing and not text.strip():
-        text = item.get("thread_title") or ""
-    return text, {"source_kind": item.get("kind"), "is_listing": is_listing}
+    options = {"source_kind": item.get("kind"), "is_listing": is_listing}
+    title = " ".join((item.get("thread_title") or "").split())
+    if is_listing and title:
+        if not text.strip():
+            return title, options, 0
+        if item.get("opens_thread"):
+            return f"{title}\n{text}", options, len(title) + 1
+    return text, options, 0
+
+
+def analyse(detector, item: dict):
+    """The analysis of a stored or incoming post, its spans in the post's own text."""
+    text, options, offset = analysis_input(item)
+    analysis = detector.analyze(text, **options)
+    return analysis.after(offset) if offset else analysis
 
 
 def ingest_post(db: Database, detector: Detector, item: dict, key: bytes | None = None) -> IngestResult:
@@ -65,11 +79,10 @@ def ingest_post(db: Database, detector: Detector, item: dict, key: bytes | None 
         stored = db.upsert_post(item)
         if stored.outcome == "unchanged":
             return IngestResult(stored.id, stored.outcome, None)
-        text, options = analysis_input(item)
-        analysis = detector.analyze(text, **options)
+        analysis = analyse(detector, item)
         flag = db.save_flag(stored.id, analysis.to_dict())
         if key is not None:
-            db.save_identifiers(stored.id, identifier_fingerprints(text, analysis.identifiers, key))
+            db.save_identifiers(stored.id, identifier_fingerprints(item.get("text") or "", analysis.identifiers, key))
     return IngestResult(stored.id, stored.outcome, flag)
 
 
@@ -113,5 +126,5 @@ def prepare_analyses(db: Database, detector: PreparedDetector, items: list[dict]
         known = db.content_hashes(source, [post_key(item) for item in group])
         for item in group:
             if known.get(post_key(item)) != content_hash(item.get("thread_title", ""), item.get("text", "")):
-                text, options = analysis_input(item)
+                text, options, _ = analysis_input(item)
                 detector.prepare(text, **options)  # as ingest_post will ask

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rules import Detector
 
-from .ingest import analysis_input
+from .ingest import analyse
 from .store import Database
 
 BATCH = 500  # posts per transaction
@@ -20,11 +20,11 @@ def rescore_posts(db: Database, detector: Detector, since: str | None = None, pr
     total = db.count_posts_since(since)
     counts = {"posts": 0, "appeared": 0, "disappeared": 0, "changed": 0}
     db.begin()
-    for post_id, text, kind, title, is_listing in db.posts_for_rescore(since):
+    for post_id, text, kind, title, is_listing, opens_thread in db.posts_for_rescore(since):
         before = db.flag_state(post_id)
         was_active = bool(before and before["active"])
-        text, options = analysis_input({"text": text, "kind": kind, "thread_title": title, "is_listing": is_listing})
-        analysis = detector.analyze(text, **options)
+        analysis = analyse(detector, {"text": text, "kind": kind, "thread_title": title, "is_listing": is_listing,
+                                      "opens_thread": opens_thread})
         db.save_flag(post_id, analysis.to_dict())
         after = db.flag_state(post_id)
         is_active = bool(after and after["active"])

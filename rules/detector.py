@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import bisect
 import copy
+import dataclasses
 import math
 import re
 from dataclasses import dataclass, field
@@ -106,6 +107,24 @@ class Analysis:
     model: str | None = None  # version of the model that scored the post; None: rules only
     model_terms: list[str] = field(default_factory=list)  # what moved the model's score most, in words
     warnings: list[str] = field(default_factory=list)
+
+    def after(self, offset: int) -> Analysis:
+        """This analysis of `prefix + text` (len(prefix) == offset) as one of `text`: spans shifted back,
+        matches, identifiers and context inside the prefix left out (the decision and reasons keep them).
+
+        A listing's title is read with its opening post; the page marks words in the post's text.
+        """
+        if offset <= 0:
+            return self
+        return dataclasses.replace(
+            self,
+            matches=[dataclasses.replace(m, start=m.start - offset, end=m.end - offset) for m in self.matches if m.start >= offset],
+            identifiers=[dataclasses.replace(i, start=i.start - offset, end=i.end - offset)
+                         for i in self.identifiers if i.start >= offset],
+            context=[dataclasses.replace(c, start=c.start - offset, end=c.end - offset,
+                                         scope_start=max(0, c.scope_start - offset), scope_end=max(0, c.scope_end - offset))
+                     for c in self.context if c.start >= offset],
+        )
 
     def to_dict(self) -> dict:
         """Plain data (JSON-ready); written by hand because dataclasses.asdict is slow on the crawl path."""

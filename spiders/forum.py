@@ -291,6 +291,8 @@ class ForumSpider(ErrorCounterMixin, LoginMixin, scrapy.Spider):
             yield from self.relogin(response)
             return
         posts = parse_thread(response, self.preset, self.source)
+        if posts and not response.meta.get("post_keys"):  # the thread's first page: its first post opens it
+            posts[0]["opens_thread"] = True
         yield from with_evidence(posts, response)
         keys = response.meta.get("post_keys", []) + [p["post_id"] or p["url"] for p in posts]
         next_pages = links(response, self.preset["thread"].get("next"), self.preset)

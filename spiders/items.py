@@ -22,6 +22,7 @@ class Post(scrapy.Item):
     forwarded_from = scrapy.Field()
     fetched_at = scrapy.Field()
     evidence_sha = scrapy.Field()  # SHA-256 of the captured page the post was read from
+    opens_thread = scrapy.Field()  # the thread's first post (on a listing board, the title is its offer)
 
 
 class Evidence(scrapy.Item):

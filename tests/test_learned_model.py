@@ -690,9 +690,10 @@ def test_a_listing_with_no_body_is_analysed_by_its_title(tmp_path, detector):
     title = "Jual data NIK + KK valid, 5rb per nomor, minat japri"
     listing = {"source": "market", "post_id": "L1", "url": "http://m.test/L1", "text": "", "thread_title": title,
                "is_listing": True}
-    assert analysis_input(listing) == (title, {"source_kind": None, "is_listing": True})
+    assert analysis_input(listing) == (title, {"source_kind": None, "is_listing": True}, 0)
     assert analysis_input({**listing, "is_listing": False})[0] == ""
-    assert analysis_input({**listing, "text": "body"})[0] == "body"  # a listing with a body is read by its body
+    assert analysis_input({**listing, "text": "body"})[0] == "body"  # a reply in a listing thread: its body
+    assert analysis_input({**listing, "text": "body", "opens_thread": True})[0] == f"{title}\nbody"  # the opener
     db_path = tmp_path / "m.db"
     with Database(db_path) as db:
         as_listing = ingest_post(db, detector, listing)
@@ -795,3 +796,29 @@ def test_training_without_files_warns_that_the_current_models_files_are_left_out
     result = run_monitor("train", "--db", str(tmp_path / "m.db"))
     assert result.returncode != 0  # an empty database has nothing to learn from
     assert "no labelled files given" in result.stderr and "dev.jsonl" in result.stderr, result.stderr
+
+
+def test_the_post_that_opens_a_listing_thread_is_read_with_its_title(tmp_path, detector):
+    """On a marketplace the title is the offer ("Telkomsel customer list 2023 (8M lines)") and the body
+    may only say how to pay; the spans shown on the page still point into the body."""
+    title = "Jual data NIK + KK valid 5rb per nomor"
+    body = "Minat japri, bisa COD. Kontak 081234567890"
+    opener = {"source": "market", "post_id": "T1", "url": "http://m.test/T1", "text": body, "thread_title": title,
+              "is_listing": True, "opens_thread": True}
+    db_path = tmp_path / "m.db"
+    with Database(db_path) as db:
+        read_with_title = ingest_post(db, detector, opener)
+        reply = ingest_post(db, detector, {**opener, "post_id": "T2", "url": "http://m.test/T2", "opens_thread": False})
+        assert read_with_title.flag == "new"
+        flag = db.flag_of_post(read_with_title.post_id)
+        matches = json.loads(flag["matches"])
+        identifiers = json.loads(flag["identifiers"])
+        assert matches and all(0 <= m["start"] < m["end"] <= len(body) for m in matches)
+        assert all(body[m["start"]:m["end"]].lower() == m["text"].lower() for m in matches)
+        phone = [i for i in identifiers if i["kind"] in ("phone", "whatsapp")]
+        assert phone and body[phone[0]["start"]:phone[0]["end"]] == "081234567890"
+        assert any("NIK" in r or "id_documents" in r for r in json.loads(flag["reasons"]))  # the title's evidence
+        assert reply.flag is None or db.flag_of_post(reply.post_id)["score"] < flag["score"]
+        rescore_posts(db, detector)
+        again = db.flag_of_post(read_with_title.post_id)
+        assert again["active"] == 1 and json.loads(again["matches"]) == matches

@@ -106,3 +106,22 @@ def test_changed_threads_are_read_again_edits_kept_and_removed_posts_marked(tmp_
     assert con.execute("SELECT missing_since IS NOT NULL FROM posts WHERE post_key = ?", [str(removed["pid"])]).fetchone() == (1,)
     versions = con.execute("SELECT v.text FROM post_versions v JOIN posts p ON p.id = v.post_id WHERE p.post_key = '1201'").fetchall()
     assert len(versions) == 1 and "UPDATE" not in versions[0][0]
+
+
+def test_a_listing_source_marks_its_posts_and_each_threads_opening_post(tmp_path):
+    """`listing = true`: every post is a listing's; the first post on a thread's first page opens it
+    (the detector reads it with the thread's title). Saved MyBB pages, one thread of three pages."""
+    site = SavedSite("mybb")
+    with SiteServer(site) as srv:
+        result, con = crawl(tmp_path, "market", f'kind = "forum"\nengine = "mybb"\nbase_url = "{srv.url}/index.php"\nlisting = true')
+    assert result.returncode == 0, result.stderr
+    rows = con.execute("SELECT thread_url, page_url, post_key, is_listing, opens_thread FROM posts ORDER BY id").fetchall()
+    assert rows and all(r[3] == 1 for r in rows)
+    openers = {r[0]: r for r in rows if r[4] == 1}
+    assert set(openers) == {r[0] for r in rows}, "one opening post per thread"
+    assert sum(r[4] for r in rows) == len(openers)
+    assert all("page=" not in r[1] for r in openers.values())
+    first_on_page = {}
+    for r in rows:
+        first_on_page.setdefault((r[0], r[1]), r[2])
+    assert all(first_on_page[(r[0], r[1])] == r[2] for r in openers.values())

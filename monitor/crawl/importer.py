@@ -291,6 +291,7 @@ def to_item(row: dict, source: str) -> dict:
         "text": text[:MAX_TEXT],
         "images": [i for i in images if i.startswith(("http://", "https://"))],
         "is_listing": is_listing_row(row),
+        "opens_thread": is_listing_row(row),  # an imported listing is one post: its title is its own
     }
 
 

@@ -156,6 +156,7 @@ class Database(ReviewQueries, TakedownQueries):
             "quoted": item.get("quoted") or "",
             "images": json.dumps(item.get("images") or []),
             "is_listing": 1 if item.get("is_listing") else 0,
+            "opens_thread": 1 if item.get("opens_thread") else 0,
             "views": item.get("views"),
             "forwarded_from": item.get("forwarded_from"),
             "evidence_sha": item.get("evidence_sha"),
@@ -396,8 +397,8 @@ class Database(ReviewQueries, TakedownQueries):
 
     # ------------------------------------------------------------ rescoring
     def posts_for_rescore(self, since: str | None = None):
-        """(post id, text, kind, thread title, is_listing) of stored posts, optionally only those seen since `since`."""
-        sql = "SELECT id, text, kind, thread_title, is_listing FROM posts"
+        """(post id, text, kind, thread title, is_listing, opens_thread) of stored posts, optionally only those seen since `since`."""
+        sql = "SELECT id, text, kind, thread_title, is_listing, opens_thread FROM posts"
         params: list = []
         if since:
             sql += " WHERE last_seen >= ?"

@@ -243,6 +243,8 @@ def m0009_review_hardening(db):
 def m0010_learned_model(db):
     # A post read as a listing title (a marketplace or trading board); the model weighs it.
     db["posts"].add_column("is_listing", int, not_null_default=0)
+    # The thread's first post: on a listing board it is read with the thread's title.
+    db["posts"].add_column("opens_thread", int, not_null_default=0)
     # Which model scored a flag (NULL: the rules alone), what moved its score, the rules' own
     # decision beside the combined one, and warnings such as "model unavailable, rules only".
     db["flags"].add_column("model", str)
