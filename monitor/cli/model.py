@@ -17,7 +17,8 @@ from .app import cli, db_option, open_db
 @click.option("--no-reviews", is_flag=True, help="Learn from FILES only, not from the review decisions in the database.")
 @click.option("--force", is_flag=True, help="Make the new model current even if it scores worse than the current one.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), metavar="DIR",
-              help="Write model.json and manifest.json to DIR instead of adding a version (builds the shipped default).")
+              help="Write model.json and manifest.json to DIR instead of adding a version (builds the shipped default); "
+                   "learns from FILES only, like --no-reviews.")
 @click.option("--cv", "folds", default=5, show_default=True, type=click.IntRange(min=2), metavar="K",
               help="Folds of the grouped cross-validation whose scores go into the manifest.")
 @click.option("--json", "as_json", is_flag=True, help="Print the outcome (version, comparison, manifest) as JSON.")
