@@ -68,6 +68,10 @@ def _row_problem(row) -> str | None:
         return f"label must be 'sale' or 'not_sale', got {str(row['label'])[:40]!r}"
     if not isinstance(row["text"], str) or not row["text"].strip():
         return "text must be a non-empty string"
+    for key in ("id", "text", "lang", "category", "source"):
+        value = row.get(key)
+        if isinstance(value, str) and any("\ud800" <= ch <= "\udfff" for ch in value):
+            return f"{key}: holds a lone surrogate (\\udXXX), which is not text"
     return None
 
 

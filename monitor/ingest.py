@@ -64,10 +64,13 @@ def analysis_input(item: dict) -> tuple[str, dict, int]:
 
 
 def analyse(detector, item: dict):
-    """The analysis of a stored or incoming post, its spans in the post's own text."""
+    """(analysis, the text its spans index) of a stored or incoming post: the post's own text, or
+    the title when a listing with no body was read by its title."""
     text, options, offset = analysis_input(item)
     analysis = detector.analyze(text, **options)
-    return analysis.after(offset) if offset else analysis
+    if offset:
+        return analysis.after(offset), item.get("text") or ""
+    return analysis, text
 
 
 def ingest_post(db: Database, detector: Detector, item: dict, key: bytes | None = None) -> IngestResult:
@@ -79,10 +82,10 @@ def ingest_post(db: Database, detector: Detector, item: dict, key: bytes | None 
         stored = db.upsert_post(item)
         if stored.outcome == "unchanged":
             return IngestResult(stored.id, stored.outcome, None)
-        analysis = analyse(detector, item)
+        analysis, spans_text = analyse(detector, item)
         flag = db.save_flag(stored.id, analysis.to_dict())
         if key is not None:
-            db.save_identifiers(stored.id, identifier_fingerprints(item.get("text") or "", analysis.identifiers, key))
+            db.save_identifiers(stored.id, identifier_fingerprints(spans_text, analysis.identifiers, key))
     return IngestResult(stored.id, stored.outcome, flag)
 
 

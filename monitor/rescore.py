@@ -23,7 +23,7 @@ def rescore_posts(db: Database, detector: Detector, since: str | None = None, pr
     for post_id, text, kind, title, is_listing, opens_thread in db.posts_for_rescore(since):
         before = db.flag_state(post_id)
         was_active = bool(before and before["active"])
-        analysis = analyse(detector, {"text": text, "kind": kind, "thread_title": title, "is_listing": is_listing,
+        analysis, _ = analyse(detector, {"text": text, "kind": kind, "thread_title": title, "is_listing": is_listing,
                                       "opens_thread": opens_thread})
         db.save_flag(post_id, analysis.to_dict())
         after = db.flag_state(post_id)

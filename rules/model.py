@@ -32,6 +32,7 @@ CHAR_RANGE = (2, 5)
 _WORD = re.compile(r"\w+")
 _PUNCTUATION = ".,;:!?()[]{}\"'"
 CACHE_WORDS = 50_000
+CACHE_CHARS = 64
 """Distinct tokens whose share of the score is remembered; the cache is emptied when full (flat memory)."""
 
 SIGNALS = ("valid_ids", "prices", "volumes", "contacts", "listing")
@@ -137,6 +138,8 @@ class LinearModel:
             grams = char_ngrams(token)
             get = self.chars.get
             cached = (sum(get(g, 0.0) for g in grams), len(grams))
+            if len(token) > CACHE_CHARS:  # hashes, base64, dumps: rarely seen twice, and large
+                return cached
             if len(self._cache) >= CACHE_WORDS:
                 self._cache.clear()
             self._cache[token] = cached
@@ -236,7 +239,7 @@ class LinearModel:
             raise ModelError(f"{path}: cannot read the model file ({exc.strerror or exc}); {hint}") from None
         try:
             data = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError) as exc:
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
             raise ModelError(f"{path}: not a model file (not JSON: {exc}); {hint}") from None
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise ModelError(f"{path}: not a model file (format is not {FORMAT!r}); {hint}")

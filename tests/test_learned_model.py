@@ -515,7 +515,9 @@ def _train_file(tmp_path) -> tuple:
 def test_train_skips_bad_rows_by_line_and_adds_a_current_version(tmp_path, no_model_env):
     db_path = tmp_path / "data" / "monitor.db"
     path, bad_lines = _train_file(tmp_path)
-    result = run_monitor("train", str(path), "--db", str(db_path), "--cv", "2", "--json")
+    # The rows are few and written for the test: the shipped default scores better on them than the
+    # candidate's cross-validated predictions, so --force makes it current (the comparison is tested below).
+    result = run_monitor("train", str(path), "--db", str(db_path), "--cv", "2", "--json", "--force")
     assert result.returncode == 0, result.stderr
     for n in bad_lines:
         assert f"{path}:{n}: " in result.stderr, (n, result.stderr)
@@ -523,6 +525,7 @@ def test_train_skips_bad_rows_by_line_and_adds_a_current_version(tmp_path, no_mo
     assert "'maybe'" in result.stderr and "text must be a non-empty string" in result.stderr
     outcome = json.loads(result.stdout)
     assert outcome["skipped_rows"] == 4 and outcome["current"] is True
+    assert set(outcome["comparison"]["parts"]) == {"labelled_files"}
     version = outcome["version"]
     folder = db_path.parent / "models" / version
     assert sorted(p.name for p in folder.iterdir()) == ["manifest.json", "model.json"]
@@ -822,3 +825,107 @@ def test_the_post_that_opens_a_listing_thread_is_read_with_its_title(tmp_path, d
         rescore_posts(db, detector)
         again = db.flag_of_post(read_with_title.post_id)
         assert again["active"] == 1 and json.loads(again["matches"]) == matches
+
+
+# ---------------------------------------------------------------- found in review
+def test_title_only_listings_are_fingerprinted_by_the_number_in_their_title(tmp_path, detector):
+    """Two title-only listings with different phones are not linked; a post with the same phone is."""
+    from monitor.store.keys import secret_key
+
+    db_path = tmp_path / "m.db"
+    key = secret_key(db_path)
+    with Database(db_path) as db:
+        a = ingest_post(db, detector, {"source": "m", "post_id": "a", "url": "http://m.test/a", "text": "",
+                                       "thread_title": "Jual data NIK KK, wa 081234567890", "is_listing": True}, key)
+        b = ingest_post(db, detector, {"source": "m", "post_id": "b", "url": "http://m.test/b", "text": "",
+                                       "thread_title": "Jual data NIK KK, wa 085711112222", "is_listing": True}, key)
+        c = ingest_post(db, detector, {"source": "m", "post_id": "c", "url": "http://m.test/c",
+                                       "text": "Jual data NIK KK murah, wa 081234567890"}, key)
+    prints = {pid: {fp for (fp,) in query(db_path, "SELECT fingerprint FROM identifiers WHERE post_id = ? AND kind = 'phone'", pid)}
+              for pid in (a.post_id, b.post_id, c.post_id)}
+    assert prints[a.post_id] and prints[b.post_id] and not prints[a.post_id] & prints[b.post_id]
+    assert prints[a.post_id] == prints[c.post_id]
+
+
+def test_a_current_file_of_junk_bytes_and_junk_manifests_do_not_crash(tmp_path, no_model_env):
+    db_path = tmp_path / "m.db"
+    models = tmp_path / "models"
+    for name, manifest in (("junk1", '{"cv": "f1"}'), ("junk2", '{"created": ["a"], "cv": {"f1": "high"}}'),
+                           ("deep", "[" * 200_000)):
+        (models / name).mkdir(parents=True)
+        (models / name / "manifest.json").write_text(manifest, encoding="utf-8")
+    (models / "CURRENT").write_bytes(b"\xff\xfe\x00junk")
+    model, version, warnings = registry.load_current(db_path)
+    assert model is None and version is None and "CURRENT" in warnings[0]
+    listed = run_monitor("model", "list", "--db", str(db_path))
+    assert listed.returncode == 0 and "Traceback" not in listed.stderr
+    assert "junk2" in listed.stdout and "unusable" in listed.stdout
+    explained = run_monitor("explain", "jual data ktp", "--db", str(db_path))
+    assert explained.returncode == 0 and "rules only" in explained.stderr
+    (models / "CURRENT").write_text("deep\n", encoding="utf-8")
+    assert registry.load_current(db_path)[0] is None  # a manifest nested 200,000 deep is refused, not a crash
+
+
+def test_train_with_an_all_bad_file_and_a_lone_surrogate_row(tmp_path, no_model_env):
+    good = tmp_path / "good.jsonl"
+    good.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in labelled_rows()), encoding="utf-8")
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "x"\nnot json\n{"id": "s", "text": "\\ud800 berita", "label": "sale"}\n', encoding="utf-8")
+    result = run_monitor("train", str(good), str(bad), "--no-reviews", "--out", str(tmp_path / "out"), "--cv", "2")
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr and f"{bad}:3: text: holds a lone surrogate" in result.stderr
+    assert f"{bad}: no usable examples" in result.stderr
+
+
+def test_a_candidate_is_compared_on_posts_it_did_not_learn_from(tmp_path, no_model_env):
+    """On the labelled files the candidate is judged by its cross-validated predictions, not in-sample;
+    with nothing to compare on it is kept but not made current."""
+    data = tmp_path / "set.jsonl"
+    data.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in labelled_rows()), encoding="utf-8")
+    db_path = tmp_path / "m.db"
+    out = run_monitor("train", str(data), "--db", str(db_path), "--cv", "2", "--json")
+    assert out.returncode == 0, out.stderr
+    outcome = json.loads(out.stdout)
+    files_part = outcome["comparison"]["parts"]["labelled_files"]
+    cv = outcome["manifest"]["cv"]
+    assert files_part["candidate"]["f1"] == pytest.approx(cv["f1"], abs=1e-4), "the candidate's figure is its CV figure"
+    assert files_part["candidate"]["f1"] < 1.0 or cv["f1"] == 1.0
+    # Too few sources to cross-validate and no reviews: nothing to compare on.
+    one = tmp_path / "one.jsonl"
+    one.write_text("".join(json.dumps({**r, "source": "one-site"}, ensure_ascii=False) + "\n" for r in labelled_rows()),
+                   encoding="utf-8")
+    kept = run_monitor("train", str(one), "--db", str(tmp_path / "n.db"), "--cv", "2", "--json")
+    assert kept.returncode == 0, kept.stderr
+    result = json.loads(kept.stdout)
+    assert result["current"] is False and result["comparison"]["parts"] == {}
+
+
+def test_ordinary_goods_are_not_sales_on_the_model_word_alone(no_model_env):
+    """The shipped model learned 'jual ... harga' from few Indonesian ads; with no personal data named
+    it must be very sure (MODEL_ALONE) before a post is a sale."""
+    detector = registry.build_detector()
+    assert detector.model is not None
+    for text in ("Jual sepatu nike original size 42", "WTS iphone 12 mulus, COD Jakarta",
+                 "Jual motor beat 2019, pajak hidup, harga 9jt nego"):
+        analysis = detector.analyze(text)
+        assert analysis.label == "not_sale", (text, analysis.score, analysis.reasons)
+        assert analysis.score >= 0.5 or analysis.rules_label == "not_sale"  # the model alone would have flagged some
+    listing = detector.analyze("Fresh PayPal accounts + cookies, pack of 50", is_listing=True)
+    assert listing.label == "sale"
+
+
+@pytest.mark.xfail(strict=True, reason="known limit of the shipped model: 'jual ... harga ... nego' scores 0.86 with few "
+                   "Indonesian ordinary-goods ads to learn from (above MODEL_ALONE); the team's 'not a sale' "
+                   "dismissals are what teach it otherwise")
+def test_an_ordinary_goods_ad_with_a_price_is_not_a_sale(no_model_env):
+    detector = registry.build_detector()
+    assert detector.analyze("Jual sepatu nike original size 42, harga 350rb nego").label == "not_sale"
+
+
+def test_long_tokens_are_not_cached(trained):
+    model, *_ = trained
+    model._cache.clear()
+    blob = "A" * 5000
+    first = model.logit(f"jual {blob} data")
+    assert blob not in model._cache and "jual" in model._cache
+    assert model.logit(f"jual {blob} data") == first

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from ..escaping import terminal_safe
 from .app import cli, db_option, open_db
 
 
@@ -28,9 +29,11 @@ def train(files, db_path, no_reviews, force, out_dir, folds, as_json):
     Confirmed, escalated or taken-down flags are sales of the flag's category;
     flags dismissed as a news report or as not a sale are non-sales; duplicates
     and other dismissals are left out. Bad rows are reported as FILE:LINE and
-    skipped. One reviewed source in five is held out: the new model is scored
-    against the current one on it and on FILES, side by side, and becomes the
-    current model only if it is not worse (or with --force). Every model is
+    skipped. One reviewed source in five (one post in five when there are
+    fewer than 10 sources) is held out, never trained on: the new model is
+    scored against the current one on it, and on FILES by its cross-validated
+    predictions, side by side; it becomes the current model only if it is not
+    worse on either (or with --force). Every model is
     kept as a version in the models folder beside the database.
 
     \b
@@ -68,10 +71,7 @@ def train(files, db_path, no_reviews, force, out_dir, folds, as_json):
         _report(outcome, as_json, f"model written to {out_dir}")
         return
     current, current_version, _ = registry.load_current(db_path)
-    from ..evaluate import load_examples
-
-    file_examples = [ex for f in files for ex in load_examples(f, [])] if files else []
-    comparison = compare(model, current, detector, training, file_examples)
+    comparison = compare(model, current, detector, training)
     version = f"{manifest['created'].replace('-', '').replace(':', '')}-{manifest['training_sha256'][:8]}"
     try:
         registry.save_version(db_path, model, manifest, version)
@@ -85,6 +85,11 @@ def train(files, db_path, no_reviews, force, out_dir, folds, as_json):
             raise click.ClickException(str(exc)) from None
         outcome["current"] = True
         verdict = f"model {version} is now current" + ("" if comparison["better_or_equal"] else " (forced, though it scored worse)")
+    elif not comparison["parts"]:
+        outcome["current"] = False
+        verdict = (f"model {version} kept but NOT made current: there was nothing to compare it on (no held-out "
+                   f"reviewed posts, no cross-validated labelled files); `monitor model use {version}` or "
+                   "`monitor train --force` makes it current")
     else:
         outcome["current"] = False
         verdict = (f"model {version} kept but NOT made current: it scored worse than {current_version or 'the rules'}; "
@@ -97,9 +102,9 @@ def _warn_without_files(db_path) -> None:
     from ..learning import registry
 
     for v in registry.list_versions(db_path):
-        files = v.manifest.get("files") or []
-        if v.current and files:
-            names = ", ".join(f.get("name", "?") for f in files)
+        files = v.manifest.get("files")
+        if v.current and isinstance(files, list) and files:
+            names = ", ".join(str(f.get("name", "?")) if isinstance(f, dict) else "?" for f in files)
             click.echo(f"warning: no labelled files given: the new model learns from the review decisions alone; "
                        f"the current model ({v.version}) also learned from {names} ({v.manifest.get('examples', '?')} "
                        "posts): pass those files to keep what it learned", err=True)
@@ -160,12 +165,16 @@ def model_list(db_path, as_json):
     for v in versions:
         m = v.manifest
         if "error" in m:
-            click.echo(f"{'*' if v.current else ' '} {v.version:<28} unusable: {m['error']}")
+            click.echo(terminal_safe(f"{'*' if v.current else ' '} {v.version:<28} unusable: {m['error']}"))
             continue
-        cv = m.get("cv") or {}
-        figure = f"CV F1 {cv['f1']:.3f} P {cv['precision']:.3f}" if "f1" in cv else "no CV"
-        click.echo(f"{'*' if v.current else ' '} {v.version:<28} {m.get('created', '?'):<21} {m.get('examples', '?'):>6} posts  "
-                   f"{figure}  data {str(m.get('training_sha256', ''))[:12]}")
+        try:
+            cv = m.get("cv") or {}
+            figure = f"CV F1 {cv['f1']:.3f} P {cv['precision']:.3f}" if isinstance(cv, dict) and "f1" in cv else "no CV"
+            line = (f"{'*' if v.current else ' '} {v.version:<28} {str(m.get('created', '?')):<21} "
+                    f"{str(m.get('examples', '?')):>6} posts  {figure}  data {str(m.get('training_sha256', ''))[:12]}")
+        except (TypeError, ValueError, KeyError):
+            line = f"{'*' if v.current else ' '} {v.version:<28} unusable: the manifest's fields are not what `monitor train` writes"
+        click.echo(terminal_safe(line))
 
 
 @model.command("use")

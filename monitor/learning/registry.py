@@ -38,7 +38,7 @@ def models_dir(db_path: str | os.PathLike) -> Path:
 def read_manifest(folder: Path) -> dict:
     try:
         data = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
         raise ModelError(f"{folder / 'manifest.json'}: cannot read the manifest ({exc}); "
                          "train a model with `monitor train` or pick another with `monitor model use VERSION`") from None
     if not isinstance(data, dict):
@@ -89,9 +89,11 @@ def current_version(db_path) -> str:
         return chosen
     marker = models_dir(db_path) / "CURRENT"
     try:
-        return marker.read_text(encoding="utf-8").strip() or DEFAULT_VERSION
-    except OSError:
+        return marker.read_text(encoding="utf-8").strip()[:100] or DEFAULT_VERSION
+    except FileNotFoundError:
         return DEFAULT_VERSION
+    except (OSError, ValueError):  # unreadable or not text: folder_of refuses the name, analysis warns
+        return "(unreadable CURRENT file)"
 
 
 def folder_of(db_path, version: str) -> Path:

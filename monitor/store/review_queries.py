@@ -78,9 +78,9 @@ class ReviewQueries:
 
     def reviewed_posts(self) -> list[dict]:
         """Posts the team decided, for learning: {post_id, source, text, thread_title, lang, status, categories,
-        reason (the last dismissal's), is_listing}; flags still new are left out."""
+        reason (the last dismissal's), is_listing, opens_thread}; flags still new are left out."""
         sql = """
-            SELECT p.id AS post_id, p.source, p.text, p.thread_title, p.is_listing, f.lang, f.status, f.categories,
+            SELECT p.id AS post_id, p.source, p.text, p.thread_title, p.is_listing, p.opens_thread, f.lang, f.status, f.categories,
                    (SELECT e.reason FROM review_events e WHERE e.flag_id = f.id AND e.action = 'dismiss'
                     ORDER BY e.id DESC LIMIT 1) AS reason
             FROM flags f JOIN posts p ON p.id = f.post_id
