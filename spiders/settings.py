@@ -27,6 +27,8 @@ CLOSESPIDER_PAGECOUNT = 0
 MEMUSAGE_ENABLED = False
 
 FEED_EXPORT_ENCODING = "utf-8"
+# Plain `scrapy crawl ... -O file` runs export posts only; `monitor crawl` sets its own pipeline.
+ITEM_PIPELINES = {"spiders.pipelines.DropStoreItems": 900}
 LOG_LEVEL = "INFO"
 
 # After HttpProxyMiddleware (750), so they see proxies set from the environment too; redirects

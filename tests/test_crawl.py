@@ -45,3 +45,38 @@ def test_telegram_channel_without_preview_fails(tmp_path):
         result = run_monitor("crawl", "tg", "--config", str(config), "--db", str(tmp_path / "m.db"))
     assert result.returncode == 1
     assert "no page could be fetched" in result.stderr or "no public web preview" in result.stderr
+
+
+def test_a_run_where_most_pages_answer_errors_and_no_post_is_read_fails(tmp_path):
+    """The saved MyBB index answers; every board and thread it links to is gone (404): not `ok`."""
+    from sitesrv import SavedSite, SiteServer
+
+    site = SavedSite("mybb")
+    site.routes = {k: v for k, v in site.routes.items() if k == "/index.php"}
+    with SiteServer(site) as srv:
+        config = write_config(tmp_path, f"{srv.url}/index.php")
+        db_path = tmp_path / "m.db"
+        result = run_monitor("crawl", "local", "--config", str(config), "--db", str(db_path))
+    assert result.returncode == 1, result.stdout
+    status, reason = sqlite3.connect(db_path).execute("SELECT status, reason FROM crawl_runs").fetchone()
+    assert status == "failed" and "no post was read" in reason and "404 x" in reason, reason
+
+
+def test_plain_scrapy_export_writes_posts_without_errors(tmp_path):
+    """`scrapy crawl forum -O posts.jsonl` (README): posts exported, no TypeError per page from the
+    captured pages' bytes (those are kept by `monitor crawl` only)."""
+    import json
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    out = tmp_path / "posts.jsonl"
+    with DemoServer() as server:
+        result = subprocess.run([sys.executable, "-m", "scrapy", "crawl", "forum", "-a", f"base_url={server.url}/forum/",
+                                 "-O", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "TypeError" not in result.stderr and "Error processing" not in result.stderr, result.stderr[-2000:]
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert rows and all(r.get("text") is not None and "body" not in r for r in rows)
+    assert all(len(r["evidence_sha"]) == 64 for r in rows if "evidence_sha" in r)

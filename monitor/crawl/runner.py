@@ -236,6 +236,14 @@ def judge(run: dict, returncode: int, log_path: Path) -> tuple[str, str | None]:
     if not ok_pages:
         detail = ", ".join(f"{k} x{v}" for k, v in errors.items()) or last_error_line(log_path)
         return "failed", f"no page could be fetched ({detail})"
+    prefix = "downloader/response_status_count/"
+    error_codes = {k[len(prefix):]: v for k, v in stats.items() if k.startswith((prefix + "4", prefix + "5"))}
+    posts = sum(run.get(k) or 0 for k in ("posts_new", "posts_updated", "posts_unchanged"))
+    if not posts and sum(error_codes.values()) >= ok_pages:
+        # Most pages answered an error and nothing was read: a moved site or a changed URL scheme, not a quiet day.
+        codes = ", ".join(f"{code} x{n}" for code, n in sorted(error_codes.items()))
+        return "failed", (f"no post was read and {sum(error_codes.values())} of {sum(error_codes.values()) + ok_pages} "
+                          f"pages answered an error ({codes})")
     return "ok", None
 
 
