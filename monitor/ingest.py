@@ -46,6 +46,11 @@ def identifier_fingerprints(text: str, identifiers, key: bytes) -> list[tuple[st
     return out
 
 
+MAX_TITLE = 500
+"""Characters of a thread title read before its opening post: a hostile title must not push the
+post's body past the detector's length cut."""
+
+
 def analysis_input(item: dict) -> tuple[str, dict, int]:
     """(text, options, offset) that a post is analysed with: a listing (on a marketplace or trading
     board, or a row that says so) is read as one; the post that opens a listing thread is read with
@@ -54,7 +59,7 @@ def analysis_input(item: dict) -> tuple[str, dict, int]:
     text = item.get("text") or ""
     is_listing = bool(item.get("is_listing"))
     options = {"source_kind": item.get("kind"), "is_listing": is_listing}
-    title = " ".join((item.get("thread_title") or "").split())
+    title = " ".join((item.get("thread_title") or "").split())[:MAX_TITLE]
     if is_listing and title:
         if not text.strip():
             return title, options, 0

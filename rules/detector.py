@@ -235,12 +235,16 @@ class Detector:
     With a `model` (rules.model.LinearModel), the decision and the score come from the model and
     the rules together (`RULES_SUPPORT`); the rules still give categories, identifiers, masking,
     severity and context. `model_version` names it in each analysis; `warnings` (e.g. "the model
-    could not be loaded, rules only") are stored with each analysis.
+    could not be loaded, rules only") are stored with each analysis. With `explain_all` False, the
+    words that moved the model are listed only for sales: a crawl stores no other analysis, and
+    listing them costs a third of the model's time.
     """
 
     def __init__(self, rules_dir: Path | None = None, threshold: float = 0.5, weights: dict | None = None,
-                 model=None, model_version: str | None = None, warnings: list[str] | None = None):
+                 model=None, model_version: str | None = None, warnings: list[str] | None = None,
+                 explain_all: bool = True):
         self.model = model
+        self.explain_all = explain_all  # False: the model's words are listed for sales only (the crawl keeps no other)
         self.model_version = model_version if model is not None else None
         self.warnings = list(warnings or [])
         self.rules = load_rules(rules_dir or RULES_DIR)
@@ -351,7 +355,8 @@ class Detector:
         words = len(_WORD.findall(norm.text))
         learned = None
         if self.model is not None:
-            learned = self.model.explain(norm.text, signals_of(matches, identifiers, is_listing))
+            signals = signals_of(matches, identifiers, is_listing)
+            learned = (*self.model.scored(norm.text, signals), signals)
         return self._decide(matches, identifiers, context, lang, truncated, words, learned)
 
     def check_examples(self) -> list[str]:
@@ -418,12 +423,13 @@ class Detector:
         rules_sale = rules_score >= self.threshold and (ev["data"] > 0 or ev["fields"] >= 3)
         score, is_sale, terms = rules_score, rules_sale, []
         if learned is not None:
-            probability, pushes = learned
+            probability, parts, signals = learned
             score = round(probability, 3)
             no_data = not (ev["data"] > 0 or ev["fields"] or ev["valid_ids"])
             vetoed = not rules_sale and (any(ev[name] for name in VETO) or (no_data and probability < MODEL_ALONE))
             is_sale = (probability >= self.model.threshold and not vetoed) or (rules_sale and probability >= RULES_SUPPORT)
-            terms = [str(c) for c in pushes]
+            if is_sale or self.explain_all:
+                terms = [str(c) for c in self.model.terms(parts, signals)]
         data_by_cat = ev["data_by_category"]
         categories: list[str] = []
         if is_sale:

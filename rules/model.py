@@ -18,7 +18,9 @@ import hashlib
 import heapq
 import json
 import math
+import os
 import re
+import secrets
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -184,18 +186,28 @@ class LinearModel:
 
         Pushes are in calibrated logit units, so "+1.8" means the same on every post.
         """
+        probability, parts = self.scored(text, signals)
+        return probability, self.terms(parts, signals, top)
+
+    def scored(self, text: str, signals: dict[str, float] | None = None) -> tuple[float, dict]:
+        """(probability, the parts `terms` reads): score now, explain only if the caller needs it."""
         parts: dict = {}
         a, b = self.calibration
-        probability = _sigmoid(a * self._score(text, signals, parts) + b)
+        return _sigmoid(a * self._score(text, signals, parts) + b), parts
+
+    def terms(self, parts: dict, signals: dict[str, float] | None = None, top: int = 5) -> list[Contribution]:
+        """The words, word pairs and signals that moved a `scored` post's score most, either way."""
+        a = self.calibration[0]
         tokens, token_sums, char_scale = parts["tokens"]
         words, unigrams, bigrams, word_scale = parts["words"]
         # The largest pieces first (cheap), then the pieces of one word merged: its character
         # n-grams and itself as a word, so a reviewer reads "'fullz' +1.8", not fragments.
-        pieces = [(v * char_scale, t) for t, v in zip(tokens, token_sums) if v]
-        pieces += [(v * word_scale, w) for w, v in zip(words, unigrams) if v]
-        pieces += [(v * word_scale, f"{x} {y}") for (x, y), v in zip(zip(words, words[1:]), bigrams) if v]
+        # (|push|, push, text) tuples: nlargest compares them as they are, with no key function per piece.
+        pieces = [(abs(v * char_scale), v * char_scale, t) for t, v in zip(tokens, token_sums) if v]
+        pieces += [(abs(v * word_scale), v * word_scale, w) for w, v in zip(words, unigrams) if v]
+        pieces += [(abs(v * word_scale), v * word_scale, f"{x} {y}") for (x, y), v in zip(zip(words, words[1:]), bigrams) if v]
         merged: dict[str, float] = {}
-        for v, key in heapq.nlargest(top * 4, pieces, key=lambda p: abs(p[0])):
+        for _, v, key in heapq.nlargest(top * 4, pieces):
             key = key.strip(_PUNCTUATION) or key
             merged[key] = merged.get(key, 0.0) + v
         pushes = [Contribution(k, "words", a * v) for k, v in merged.items()]
@@ -204,7 +216,7 @@ class LinearModel:
             if w:
                 pushes.append(Contribution(name, "signal", a * w))
         ranked = heapq.nlargest(top, pushes, key=lambda c: abs(c.weight))
-        return probability, [c for c in ranked if abs(c.weight) >= 0.05]
+        return [c for c in ranked if abs(c.weight) >= 0.05]
 
     # ------------------------------------------------------------ storage
     def to_json(self) -> dict:
@@ -221,12 +233,21 @@ class LinearModel:
             "words": self.words,
         }
 
+    def to_bytes(self) -> bytes:
+        """The model file's bytes: the same model always gives the same bytes (sorted keys)."""
+        return json.dumps(self.to_json(), ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
+
     def save(self, path: Path) -> str:
-        """Write the model to `path` (atomically); return the SHA-256 of the file."""
-        data = json.dumps(self.to_json(), ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_bytes(data)
-        tmp.replace(path)
+        """Write the model to `path` (atomically, through a temporary file of this writer's own);
+        return the SHA-256 of the file."""
+        data = self.to_bytes()
+        path = Path(path)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+        try:
+            tmp.write_bytes(data)
+            tmp.replace(path)
+        finally:
+            tmp.unlink(missing_ok=True)
         return hashlib.sha256(data).hexdigest()
 
     @classmethod
@@ -294,10 +315,12 @@ def _idf(n: int, df: int) -> float:
 
 
 def design_matrix(texts: list[str], signals: list[dict[str, float]] | None, signal_names: tuple[str, ...],
-                  char_index: dict[str, int] | None = None, word_index: dict[str, int] | None = None):
-    """The sparse matrix of the features `LinearModel.logit` computes, and the vocabularies.
+                  char_index: dict[str, tuple[int, float]] | None = None,
+                  word_index: dict[str, tuple[int, float]] | None = None):
+    """The sparse matrix of the features `LinearModel.logit` computes, and the vocabularies
+    (n-gram -> (column, idf)).
 
-    Without indexes, the vocabularies are built from `texts`: n-grams seen in at least two posts.
+    Without them, the vocabularies are built from `texts`: n-grams seen in at least two posts.
     """
     from scipy.sparse import csr_matrix
 
@@ -340,7 +363,7 @@ C = 10.0
 def fit(texts: list[str], labels: list[int], signals: list[dict[str, float]] | None = None,
         signal_names: tuple[str, ...] = (), calibration_groups: list[str] | None = None, meta: dict | None = None
         ) -> LinearModel:
-    """Train a LinearModel on lower-cased `texts` (see `text_of`) with 0/1 `labels`.
+    """Train a LinearModel on the detector's normalised `texts` (`Detector.model_inputs`) with 0/1 `labels`.
 
     With `calibration_groups`, the raw logit is calibrated to a probability by Platt scaling on
     out-of-fold logits (grouped 5-fold on those groups), so that 0.8 means "8 in 10 such posts are sales".

@@ -905,11 +905,14 @@ def test_ordinary_goods_are_not_sales_on_the_model_word_alone(no_model_env):
     it must be very sure (MODEL_ALONE) before a post is a sale."""
     detector = registry.build_detector()
     assert detector.model is not None
+    scores = []
     for text in ("Jual sepatu nike original size 42", "WTS iphone 12 mulus, COD Jakarta",
                  "Jual motor beat 2019, pajak hidup, harga 9jt nego"):
         analysis = detector.analyze(text)
         assert analysis.label == "not_sale", (text, analysis.score, analysis.reasons)
         assert analysis.score >= 0.5 or analysis.rules_label == "not_sale"  # the model alone would have flagged some
+        scores.append(analysis.score)
+    assert max(scores) >= 0.5, "the gate is what keeps at least one of them out (else the test proves nothing)"
     listing = detector.analyze("Fresh PayPal accounts + cookies, pack of 50", is_listing=True)
     assert listing.label == "sale"
 
@@ -929,3 +932,40 @@ def test_long_tokens_are_not_cached(trained):
     first = model.logit(f"jual {blob} data")
     assert blob not in model._cache and "jual" in model._cache
     assert model.logit(f"jual {blob} data") == first
+
+
+def test_two_processes_choosing_models_at_once_never_fail(tmp_path, no_model_env):
+    """`monitor model use` from two places at once: each write goes through its own temporary file."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom monitor.learning import registry\n"
+            "for _ in range(30): registry.use_version(sys.argv[1], 'default')\n")
+    db_path = str(tmp_path / "m.db")
+    procs = [subprocess.Popen([sys.executable, "-c", code, db_path], stderr=subprocess.PIPE, text=True) for _ in range(6)]
+    errors = [p.communicate(timeout=120)[1] for p in procs]
+    assert all(p.returncode == 0 for p in procs), errors
+    assert (tmp_path / "models" / "CURRENT").read_text().strip() == "default"
+    assert not list((tmp_path / "models").glob("*.tmp"))
+
+
+def test_a_long_title_does_not_push_the_opening_post_out_of_the_analysis(tmp_path, detector):
+    body = "Jual data NIK + KK valid, 5rb per nomor, minat japri"
+    opener = {"source": "m", "post_id": "t", "url": "http://m.test/t", "text": body, "thread_title": "x " * 80_000,
+              "is_listing": True, "opens_thread": True}
+    text, _, offset = analysis_input(opener)
+    assert text.endswith(body) and offset <= 501
+    with Database(tmp_path / "m.db") as db:
+        result = ingest_post(db, detector, opener)
+        assert result.flag == "new"
+        assert json.loads(db.flag_of_post(result.post_id)["matches"])
+
+
+def test_storing_posts_lists_the_model_words_for_sales_only_and_decides_the_same(no_model_env):
+    full = registry.build_detector()
+    lean = registry.build_detector(explain_all=False)
+    for text in (SALE_TEXT, "Polisi mengimbau warga agar tidak membagikan foto KTP", "Fresh PayPal accounts + cookies"):
+        a, b = full.analyze(text), lean.analyze(text)
+        assert (a.label, a.score, a.categories, a.severity) == (b.label, b.score, b.categories, b.severity)
+        assert b.model_terms == (a.model_terms if a.label == "sale" else [])
+    assert full.analyze("Polisi mengimbau warga agar tidak membagikan foto KTP").model_terms  # explain shows them

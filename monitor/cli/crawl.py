@@ -234,7 +234,7 @@ def ingest(file, source_name, db_path):
     if not re.fullmatch(r"[a-z0-9][a-z0-9_\-]{0,63}", source_name):
         raise click.BadParameter("lower-case letters, digits, '-' and '_'", param_hint="--source")
     key = check_storage(db_path)
-    detector = build_detector(db_path)
+    detector = build_detector(db_path, explain_all=False)
     for warning in detector.warnings:
         click.echo(f"warning: {warning}", err=True)
 

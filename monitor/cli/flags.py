@@ -6,11 +6,11 @@ import json
 
 import click
 
+from ..store.review_queries import QUEUE_SORTS
 from .app import check_date, cli, db_option, open_db
 from .output import format_option, render, snippet
 
 FLAG_COLUMNS = ["id", "status", "severity", "score", "categories", "source", "author", "posted_at", "created_at", "url", "text"]
-SORTS = ("severity", "uncertain", "newest")  # ReviewQueries.queue's orders
 OWN_FIELDS = ("id", "post_id", "score", "rules_score", "created_at", "model")
 """Fields this program wrote, not masked (masking reads an ISO time's digits as a number)."""
 FLAG_TABLE_COLUMNS = ["id", "severity", "score", "categories", "source", "author", "text"]
@@ -59,7 +59,7 @@ def _is_iso_time(value) -> bool:
 @click.option("--since", metavar="DATE", help="Only flags raised on or after DATE (YYYY-MM-DD or ISO time, UTC).")
 @click.option("--status", metavar="S", help="Only flags with this status (new, confirmed, dismissed, ...).")
 @click.option("--limit", type=click.IntRange(min=1), help="At most this many flags.")
-@click.option("--sort", type=click.Choice(SORTS), default="severity", show_default=True,
+@click.option("--sort", type=click.Choice(QUEUE_SORTS), default="severity", show_default=True,
               help="Order: most severe first, scores nearest the 0.5 threshold first (uncertain), or newest first.")
 @click.option("--uncertain", is_flag=True, help="Only flags whose score is between 0.25 and 0.75 (the model is unsure).")
 @format_option()
@@ -78,9 +78,6 @@ def flags(db_path, since, status, limit, sort, uncertain, fmt):
     if since:
         check_date(since)
     with open_db(db_path) as db:
-        found = db.queue(since=since, status=status, limit=limit, sort=sort, uncertain=uncertain)
-    for flag in found:
-        flag["categories"] = json.loads(flag["categories"] or "[]")
-        flag["reasons"] = json.loads(flag["reasons"] or "[]")
+        found = db.list_flags(since=since, status=status, limit=limit, sort=sort, uncertain=uncertain)
     rows = [flag_row(f, short=fmt == "table") for f in found]
     click.echo(render(rows, FLAG_COLUMNS, fmt, FLAG_TABLE_COLUMNS))

@@ -41,7 +41,7 @@ def run_worker(db_path: str, run_id: int | None, posts) -> None:
     """
     die_with_parent()  # a crawler killed outright takes its worker with it
     db = Database(db_path)
-    detector = PreparedDetector(build_detector(db_path))  # the current model; rules alone, warned, if it is broken
+    detector = PreparedDetector(build_detector(db_path, explain_all=False))  # the current model; rules alone, warned, if it is broken
     key = secret_key(db_path)
     # The rules and vocabularies live for the whole run: keep them out of the garbage
     # collector's sight so the collections that per-post allocations trigger stay cheap.

@@ -15,10 +15,13 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import rules
 from rules import Detector
 from rules.model import LinearModel, ModelError
 
-SHIPPED = Path(__file__).resolve().parent.parent.parent / "rules" / "models" / "default"
+from ..store.common import private_dir, write_private
+
+SHIPPED = Path(rules.__file__).resolve().parent / "models" / "default"
 DEFAULT_VERSION = "default"
 _VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,80}")
 
@@ -111,17 +114,16 @@ def use_version(db_path, version: str) -> ModelVersion:
         raise ModelError(f"no model version {version!r} in {models_dir(db_path)}; `monitor model list` shows them")
     _, manifest = load_folder(folder)
     target = models_dir(db_path)
-    target.mkdir(parents=True, exist_ok=True)
-    tmp = target / "CURRENT.tmp"
-    tmp.write_text(version + "\n", encoding="utf-8")
-    tmp.replace(target / "CURRENT")
+    private_dir(target)
+    write_private(target / "CURRENT", (version + "\n").encode("utf-8"))  # two writers at once: the last one wins
     return ModelVersion(version, folder, manifest, True)
 
 
 def save_version(db_path, model: LinearModel, manifest: dict, version: str) -> Path:
     """Write a trained model and its manifest as a new version folder (not made current)."""
+    private_dir(models_dir(db_path))
     folder = models_dir(db_path) / version
-    folder.mkdir(parents=True, exist_ok=False)
+    folder.mkdir(exist_ok=False)
     write_model(folder, model, manifest)
     return folder
 
@@ -129,12 +131,12 @@ def save_version(db_path, model: LinearModel, manifest: dict, version: str) -> P
 def write_model(folder: Path, model: LinearModel, manifest: dict) -> dict:
     """model.json, then manifest.json with the model's SHA-256 (the manifest last: a half-written
     folder has no manifest and is never taken for a model)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    digest = model.save(folder / "model.json")
-    manifest = {**manifest, "model_sha256": digest}
-    tmp = folder / "manifest.json.tmp"
-    tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    tmp.replace(folder / "manifest.json")
+    private_dir(folder)
+    data = model.to_bytes()
+    write_private(folder / "model.json", data)
+    manifest = {**manifest, "model_sha256": hashlib.sha256(data).hexdigest()}
+    write_private(folder / "manifest.json",
+                  (json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode("utf-8"))
     return manifest
 
 
@@ -157,9 +159,11 @@ def load_current(db_path) -> tuple[LinearModel | None, str | None, list[str]]:
     return model, version, []
 
 
-def build_detector(db_path=None, rules_dir=None) -> Detector:
-    """The detector the product runs: the rules with the current model (or the rules alone, warned)."""
+def build_detector(db_path=None, rules_dir=None, explain_all: bool = True) -> Detector:
+    """The detector the product runs: the rules with the current model (or the rules alone, warned).
+
+    `explain_all=False` for storing posts: the model's words are listed for sales only."""
     from ..store import DEFAULT_DB
 
     model, version, warnings = load_current(db_path or DEFAULT_DB)
-    return Detector(rules_dir=rules_dir, model=model, model_version=version, warnings=warnings)
+    return Detector(rules_dir=rules_dir, model=model, model_version=version, warnings=warnings, explain_all=explain_all)

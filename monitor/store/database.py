@@ -248,9 +248,9 @@ class Database(ReviewQueries, TakedownQueries):
         return "new"
 
     def list_flags(self, since: str | None = None, status: str | None = None, limit: int | None = None,
-                   sources: list[str] | None = None) -> list[dict]:
-        """Active flags with their post, most severe first; categories and reasons decoded."""
-        rows = self.queue(since=since, status=status, limit=limit, sources=sources)
+                   sources: list[str] | None = None, sort: str | None = None, uncertain: bool = False) -> list[dict]:
+        """Active flags with their post, most severe first (or `sort`, see `queue`); categories and reasons decoded."""
+        rows = self.queue(since=since, status=status, limit=limit, sources=sources, sort=sort, uncertain=uncertain)
         for row in rows:
             row["categories"] = json.loads(row["categories"] or "[]")
             row["reasons"] = json.loads(row["reasons"] or "[]")

@@ -7,6 +7,16 @@ import json
 from .common import utcnow as _now
 
 
+QUEUE_ORDERS = {  # fixed SQL by name, never built from what a user typed; the first is the default
+    "severity": "CASE f.severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END, f.score DESC, f.id",
+    "uncertain": "f.score IS NULL, abs(f.score - 0.5), f.id",
+    "newest": "f.created_at DESC, f.id DESC",
+}
+QUEUE_SORTS = tuple(QUEUE_ORDERS)
+UNCERTAIN_BAND = (0.25, 0.75)
+"""Scores the "uncertain only" filter keeps: either side of the 0.5 decision threshold."""
+
+
 class ReviewQueries:
     db: object  # sqlite_utils.Database, set by Database
 
@@ -128,20 +138,14 @@ class ReviewQueries:
         nearest the 0.5 threshold first, flags without a score last) or "newest" (latest raised
         first); anything else is a ValueError. `uncertain` keeps only scores in [0.25, 0.75].
         """
-        orders = {  # fixed SQL by name, never built from what a user typed
-            "severity": "CASE f.severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END, "
-                        "f.score DESC, f.id",
-            "uncertain": "f.score IS NULL, abs(f.score - 0.5), f.id",
-            "newest": "f.created_at DESC, f.id DESC",
-        }
-        order = orders.get(sort or "severity")
+        order = QUEUE_ORDERS.get(sort or "severity")
         if order is None:
-            raise ValueError(f"unknown sort {sort!r}: one of {', '.join(orders)}")
+            raise ValueError(f"unknown sort {sort!r}: one of {', '.join(QUEUE_ORDERS)}")
         where: list[str] = ["f.active = 1"]
         params: list = []
         if uncertain:
             where.append("f.score BETWEEN ? AND ?")  # near the 0.5 threshold: these teach the model the most
-            params.extend((0.25, 0.75))
+            params.extend(UNCERTAIN_BAND)
         for clause, value in (("f.created_at >= ?", since), ("f.created_at < ?", until), ("p.source = ?", source),
                               ("EXISTS (SELECT 1 FROM json_each(f.categories) c WHERE c.value = ?)", category),
                               ("f.severity = ?", severity), ("f.status = ?", status)):

@@ -18,7 +18,7 @@ from rules.identifiers import MASKED_KINDS
 
 from ..escaping import write_csv
 from ..explain import segments as highlight_segments
-from ..store.review_queries import fts_query
+from ..store.review_queries import QUEUE_SORTS, fts_query
 from .accounts import ROLES, AccountError, add_user, authenticate, end_sessions, set_disabled
 from .i18n import LANGS
 from .review import DISMISS_REASONS, ReviewError, decide
@@ -28,7 +28,6 @@ SEVERITIES = ("critical", "high", "medium", "low")
 CATEGORIES = ("ektp_selfie", "id_documents", "database_dump", "combolist_credentials", "other_pii")
 QUEUE_PAGE = 100  # flags per queue page
 EVIDENCE_SHOWN = 500_000  # bytes of a captured page shown at most
-SORTS = ("severity", "uncertain", "newest")  # the queue's orders (ReviewQueries.queue); the first is the default
 STATUSES = ("new", "confirmed", "dismissed", "escalated", "requested", "removed", "still_online")
 FIRST_DAY, LAST_DAY = dt.date(1900, 1, 1), dt.date(9998, 12, 31)  # the queue's dates are clamped to these (no overflow)
 
@@ -194,7 +193,7 @@ def register(app) -> None:
         page = args.get("page", "1")
         page = int(page) if page.isascii() and page.isdigit() and 0 < int(page) < 10_000 else 1
         q = (args.get("q") or "").replace("\x00", "")
-        sort = args.get("sort") if args.get("sort") in SORTS else SORTS[0]  # a bad value is the default, not an error
+        sort = args.get("sort") if args.get("sort") in QUEUE_SORTS else QUEUE_SORTS[0]  # a bad value: the default
         uncertain = args.get("uncertain") == "1"
         search_note = "search_needs_words" if q.strip() and fts_query(q) is None else None
         items = [] if search_note else g.db.queue(since, until, q=q, limit=QUEUE_PAGE, offset=(page - 1) * QUEUE_PAGE,
@@ -213,7 +212,7 @@ def register(app) -> None:
         else:
             next_args.pop("uncertain", None)
         return render_template("queue.html", items=items, start=start, end=end, args=args, choices=g.db.queue_choices(),
-                               search_note=search_note, sort=sort, sorts=SORTS, uncertain=uncertain,
+                               search_note=search_note, sort=sort, sorts=QUEUE_SORTS, uncertain=uncertain,
                                next_page=url_for("queue", **next_args) if len(items) == QUEUE_PAGE else None,
                                severities=SEVERITIES, categories=CATEGORIES, statuses=STATUSES, reasons=DISMISS_REASONS)
 
