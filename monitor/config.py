@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from spiders.dates import ZoneError, zone_of
 from spiders.presets import PresetError, check_overrides, load_preset
 from spiders.session import LOGIN_KEYS
 
@@ -141,6 +142,16 @@ def _engine(value) -> str | None:
     return None
 
 
+def _zone(value) -> str | None:
+    if not isinstance(value, str):
+        return "must be a string: an IANA zone such as Asia/Jakarta, or an offset such as +07:00"
+    try:
+        zone_of(value)
+    except ZoneError as exc:
+        return str(exc)
+    return None
+
+
 def _channel(value) -> str | None:
     ok = isinstance(value, str) and re.fullmatch(r"[A-Za-z][\w]{3,31}", value)
     return None if ok else "must be a public channel name (letters, digits, _; 4-32 characters)"
@@ -163,7 +174,11 @@ COMMON = {
     "listing": _listing,  # true, or board names: thread titles there are listing titles (a marketplace)
 }
 KINDS = {
-    "forum": ({"engine": _engine, "selectors": _selectors, "login": _login}, {"base_url", "engine"}),
+    "forum": ({"engine": _engine, "selectors": _selectors, "login": _login,
+               "timezone": _zone,  # the board's zone for printed times without an offset (default: the engine's)
+               "recheck_days": _non_negative,  # threads with a post this recent are re-read for edits and deletions
+               "recheck_hours": _non_negative},  # ... when last read this long ago
+              {"base_url", "engine"}),
     "telegram": ({"channel": _channel}, {"channel"}),
     "mastodon": ({"hashtag": _hashtag, "timeline": _timeline}, {"base_url"}),
 }

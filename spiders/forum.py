@@ -20,6 +20,9 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import scrapy
 
+from bs4 import BeautifulSoup
+
+from .dates import UTC, parse_printed, zone_of
 from .errors import ErrorCounterMixin
 from .evidence import with_evidence
 from .items import Post, ThreadComplete
@@ -44,15 +47,6 @@ def fix_encoding(response):
     if response.body.isascii():
         return response
     return response.replace(encoding="utf-8")
-
-
-def _first_text(sel, css: str | None) -> str:
-    if not css:
-        return ""
-    node = sel.css(css)
-    if not node:
-        return ""
-    return " ".join(t.strip() for t in node[0].css("::text").getall() if t.strip())
 
 
 def clean_url(url: str, drop_params: list[str] | tuple = ()) -> str:
@@ -88,6 +82,56 @@ def links(response, css: str | None, preset: dict | None = None) -> list[str]:
     return out
 
 
+def _alternatives(css: str) -> list[str]:
+    """A selector group split at its top-level commas: tried in order, not in document order."""
+    parts, depth, current = [], 0, ""
+    for ch in css:
+        depth += ch in "(["
+        depth -= ch in ")]"
+        if ch == "," and depth == 0:
+            parts.append(current.strip())
+            current = ""
+        else:
+            current += ch
+    return [p for p in parts + [current.strip()] if p]
+
+
+def first_text(sel, css: str | None) -> str:
+    """Text of the first element matched by the first alternative of `css` that matches anything.
+
+    A quick-login box's header can come before the breadcrumb in the page;
+    naming the breadcrumb first makes it win wherever it is.
+    """
+    for alternative in _alternatives(css or ""):
+        node = sel.css(alternative)
+        if node:
+            text = _text(node[0])
+            if text:
+                return text
+    return ""
+
+
+def stable_text(el) -> str:
+    """An element's text with dates read from their `datetime`/`title` attributes, not their printed form.
+
+    MyBB prints "15 minutes ago" or "Today" with the absolute date in a
+    title; a marker built from the printed form would change every crawl.
+    """
+    def walk(node) -> list[str]:
+        if not isinstance(node.tag, str):  # comments, processing instructions
+            return []
+        for attr in ("datetime", "data-time", "title"):
+            if node.get(attr):
+                return [node.get(attr)]
+        parts = [node.text or ""]
+        for child in node:
+            parts += walk(child)
+            parts.append(child.tail or "")
+        return parts
+
+    return " ".join("".join(walk(el.root)).split())
+
+
 def board_rows(response, preset: dict) -> list[tuple[str, str]]:
     """(thread URL, marker) of every thread row on a board page; marker '' without row selectors."""
     b = preset["board"]
@@ -101,63 +145,81 @@ def board_rows(response, preset: dict) -> list[tuple[str, str]]:
             continue
         marker = ""
         if b.get("marker"):
-            marker = " | ".join(_text(el) or el.attrib.get("datetime", "") for el in row.css(b["marker"]))
+            marker = " | ".join(stable_text(el) for el in row.css(b["marker"]))
         out.append((canonical_thread_url(url), marker))
     return out
 
 
-def parse_date(raw: str, formats: list[str]) -> str | None:
-    raw = " ".join(raw.split())
-    for fmt in formats:
-        try:
-            return dt.datetime.strptime(raw, fmt).isoformat()
-        except ValueError:
-            continue
-    try:
-        return dt.datetime.fromisoformat(raw).isoformat()
-    except ValueError:
-        return None
+def post_date(node, t: dict, zone: dt.tzinfo = UTC, now: dt.datetime | None = None) -> tuple[str, str | None]:
+    """The post's date as printed, and in UTC when it can be read.
 
-
-def _post_date(node, t: dict) -> tuple[str, str | None]:
-    """The post's date as printed, and as ISO 8601 when one of the preset's formats reads it.
-
-    Tried in order: the preset's attribute (MyBB puts the real date in a
-    title when it prints "Yesterday"; phpBB and XenForo an ISO datetime), the
-    element's own first text (an "edited" note may follow it), then all its text.
+    Only the post's own date counts: the parts the preset names in
+    `date_drop` (an "edited" note with its own dated title) are removed
+    first. Tried in order: the element's `date_attr` (phpBB 3.3 and XenForo
+    give ISO with an offset), the first inner element's `date_attr` followed by
+    the text after it (MyBB: `<span title="12-06-2026">Today</span>, 10:15 AM`),
+    then the element's text (phpBB 3.2 prints "by admin » Mon Jan 02, 2017 3:04 pm").
     """
     if not t.get("date"):
         return "", None
     found = node.css(t["date"])
     if not found:
         return "", None
-    el = found[0]
+    root = BeautifulSoup(found[0].get(), "html.parser").find()
+    if root is None:
+        return "", None
+    for css in t.get("date_drop", ()):
+        for el in root.select(css):
+            el.decompose()
+    attr = t.get("date_attr")
     candidates = []
-    if t.get("date_attr"):
-        candidates += [el.attrib[t["date_attr"]]] if t["date_attr"] in el.attrib else []
-        candidates += el.css(f"[{t['date_attr']}]::attr({t['date_attr']})").getall()
-    candidates += [s.strip(" ,") for s in el.xpath("./text()").getall() if s.strip(" ,")][:1]
-    candidates.append(" ".join(s.strip() for s in el.css("::text").getall() if s.strip()))
+    if attr and root.get(attr):
+        candidates.append(root[attr])
+    inner = root.find(attrs={attr: True}) if attr else None
+    if inner is not None:
+        after = "".join(s for s in inner.next_siblings if isinstance(s, str)) if inner.parent is root else ""
+        candidates += [inner[attr] + after.rstrip(), inner[attr]]
+    printed = " ".join(root.get_text(" ").split())
+    candidates.append(printed)
     for raw in candidates:
-        parsed = parse_date(raw, t.get("date_formats", []))
+        parsed = parse_printed(raw, t.get("date_formats", []), zone, now)
         if parsed:
-            return raw, parsed
-    return candidates[-1], None
+            return " ".join(raw.split()), parsed
+    return printed, None
 
 
-def parse_thread(response, preset: dict, source: str) -> list[Post]:
+def permalink(node, response, t: dict, thread_url: str, post_id: str | None) -> str:
+    """The post's own link as the engine writes it (opens the right page), else the preset's `post_url`, else the page."""
+    if t.get("permalink"):
+        for alternative in _alternatives(t["permalink"]):
+            href = node.css(alternative).xpath("@href").get()
+            if href:
+                url = response.urljoin(href.strip())
+                if url.startswith(("http://", "https://")):
+                    return url
+    if post_id and t.get("post_url"):
+        m = re.search(t.get("thread_id_pattern", r"$^"), thread_url)
+        if m or "{thread}" not in t["post_url"]:
+            return response.urljoin(t["post_url"].format(post=post_id, thread=m.group(1) if m else ""))
+    return f"{thread_url}#post-{post_id}" if post_id else response.url
+
+
+def parse_thread(response, preset: dict, source: str, zone: dt.tzinfo = UTC) -> list[Post]:
     """Every post on one thread page, as `Post` items."""
     t = preset["thread"]
-    title = _first_text(response, t.get("title")) or (response.css("title::text").get() or "").strip()
+    title = first_text(response, t.get("title")) or (response.css("title::text").get() or "").strip()
     board = ""
     if t.get("board"):
-        crumbs = response.css(t["board"])
-        board = " ".join(" ".join(crumbs[-1].css("::text").getall()).split()) if crumbs else ""
+        crumbs = [text for text in (_text(el) for el in response.css(t["board"])) if text]
+        board = crumbs[-1] if crumbs else ""
     thread_url = canonical_thread_url(clean_url(response.url, preset["urls"].get("drop_params", ())))
     fetched = now_iso()
+    now = dt.datetime.now(UTC)
     posts = []
     drop = tuple(t.get("drop", ()))
     for node in response.css(t["posts"]):
+        if t.get("not_posts") and node.css(t["not_posts"]):
+            continue
         post_id = None
         if t.get("post_id"):
             value = node.attrib.get(t["post_id"], "")
@@ -169,18 +231,18 @@ def parse_thread(response, preset: dict, source: str) -> list[Post]:
             for url in extract(node.css(t["attachments"]).get() or "", response.url).images:
                 if url not in images:
                     images.append(url)
-        raw_date, posted_at = _post_date(node, t)
+        raw_date, posted_at = post_date(node, t, zone, now)
         posts.append(
             Post(
                 source=source,
                 kind="forum",
                 post_id=post_id,
-                url=f"{thread_url}#pid{post_id}" if post_id else response.url,
+                url=permalink(node, response, t, thread_url, post_id),
                 page_url=response.url,
                 thread_url=thread_url,
                 thread_title=title,
                 board=board,
-                author=_first_text(node, t.get("author")),
+                author=first_text(node, t.get("author")),
                 posted_at=posted_at,
                 posted_raw=raw_date,
                 text=body.text,
@@ -192,11 +254,18 @@ def parse_thread(response, preset: dict, source: str) -> list[Post]:
     return posts
 
 
+_PAGE_SUFFIX = re.compile(r"(?:/page-\d+/?|-page-\d+(?=\.html$))$")
+
+
 def canonical_thread_url(url: str) -> str:
-    """The thread URL without its page number, so every page of a thread shares it."""
+    """The thread URL without its page number, so every page of a thread shares it.
+
+    Query forms (`page=`, `start=`), XenForo's `/threads/x.10/page-2` and
+    MyBB's SEO-friendly `thread-10-page-2.html` all lose the page.
+    """
     parts = urlsplit(url)
     query = "&".join(p for p in parts.query.split("&") if p and not p.startswith(("page=", "start=")))
-    path = re.sub(r"/page-\d+/?$", "/", parts.path)  # XenForo: /threads/x.10/page-2
+    path = _PAGE_SUFFIX.sub(lambda m: "/" if m.group(0).startswith("/") else "", parts.path)
     return parts._replace(path=path, query=query, fragment="").geturl()
 
 
@@ -204,24 +273,34 @@ class ForumSpider(ErrorCounterMixin, LoginMixin, scrapy.Spider):
     """Crawl a forum of a known engine.
 
     Example: scrapy crawl forum -a base_url=http://127.0.0.1:8000/forum/ -a engine=mybb -O posts.jsonl
+
+    Threads whose board row shows the marker they had when last read to the
+    end are skipped, except threads with a post in the last `recheck_days`
+    that were last read over `recheck_hours` ago: edits and deletions do not
+    change a board row, so those threads are read again now and then.
     """
 
     name = "forum"
 
     def __init__(self, source: str = "forum", base_url: str = "", engine: str = "mybb", max_pages: str = "0",
-                 selectors: str = "", proxy: str = "", state_dir: str = "", login: str = "", **kwargs):
+                 selectors: str = "", proxy: str = "", state_dir: str = "", login: str = "", timezone: str = "",
+                 recheck_days: str = "7", recheck_hours: str = "24", **kwargs):
         super().__init__(**kwargs)
         if not base_url.startswith(("http://", "https://")):
             raise ValueError("forum spider needs -a base_url=http(s)://...")
         self.source = source
         self.base_url = base_url
         self.preset = load_preset(engine, json.loads(selectors) if selectors else None)
+        self.zone = zone_of(timezone or self.preset["thread"].get("timezone", "UTC"))
         self.max_pages = int(max_pages or 0)
         self.proxy = proxy or None
         self.origin = origin(base_url)
         self.pages_requested = 0
+        self.requested: set[str] = set()
         self.state = StateDir(state_dir) if state_dir else None
         self.known = self.state.read_json("known_threads.json", {}) if self.state else {}
+        self.recheck_days = float(recheck_days or 0)
+        self.recheck_hours = float(recheck_hours or 0)
         self.login = json.loads(login) if login else None
 
     def request_meta(self) -> dict:
@@ -245,8 +324,12 @@ class ForumSpider(ErrorCounterMixin, LoginMixin, scrapy.Spider):
         if origin(url) != self.origin:
             self.crawler.stats.inc_value("monitor/offsite_links_skipped")
             return None
-        if self.max_pages and self.pages_requested >= self.max_pages:
+        if url in self.requested:  # sub-forum lists and page links repeat on every page
             return None
+        if self.max_pages and self.pages_requested >= self.max_pages:
+            self.crawler.stats.inc_value("monitor/max_pages_reached")
+            return None
+        self.requested.add(url)
         self.pages_requested += 1
         return scrapy.Request(url, callback=callback, errback=self.request_failed, meta={**meta, **self.request_meta()})
 
@@ -268,39 +351,69 @@ class ForumSpider(ErrorCounterMixin, LoginMixin, scrapy.Spider):
             yield from self.parse_board(response)
 
     def parse_board(self, response):
+        """A board page: its sub-forums, its changed threads, and its next page while it has changed threads."""
         response = fix_encoding(response)
         if self.logged_out(response):
             yield from self.relogin(response)
             return
+        yield from self._follow(links(response, self.preset["index"].get("boards"), self.preset), self.parse_board)
         rows = board_rows(response, self.preset)
         changed = 0
         for url, marker in rows:
-            if marker and self.known.get(url) == marker:
-                self.crawler.stats.inc_value("monitor/threads_unchanged")
-                continue
-            changed += 1
+            known = self.known.get(url)
+            known = known if isinstance(known, dict) else {"marker": known}
+            if marker and known.get("marker") == marker:
+                if not self.due_for_recheck(known):
+                    self.crawler.stats.inc_value("monitor/threads_unchanged")
+                    continue
+                self.crawler.stats.inc_value("monitor/threads_rechecked")
+            else:
+                changed += 1
             yield from self._follow([url], self.parse_thread, marker=marker, post_keys=[])
         if rows and not changed:
             self.logger.info("nothing new on %s: not paging further", response.url)
             return
-        yield from self._follow(links(response, self.preset["board"].get("next"), self.preset), self.parse_board)
+        yield from self._follow(links(response, self.preset["board"].get("next"), self.preset), self.parse_board,
+                                monitor_paging=True)
+
+    def due_for_recheck(self, known: dict) -> bool:
+        """A thread with a post in the last `recheck_days`, last read to its end over `recheck_hours` ago."""
+        if self.recheck_days <= 0:
+            return False
+        now = dt.datetime.now(UTC)
+        last_post, read_at = _when(known.get("last_post_at")), _when(known.get("completed_at"))
+        if last_post is None or read_at is None:
+            return False
+        return now - last_post <= dt.timedelta(days=self.recheck_days) and now - read_at >= dt.timedelta(hours=self.recheck_hours)
 
     def parse_thread(self, response):
         response = fix_encoding(response)
         if self.logged_out(response):
             yield from self.relogin(response)
             return
-        posts = parse_thread(response, self.preset, self.source)
+        posts = parse_thread(response, self.preset, self.source, self.zone)
         if posts and not response.meta.get("post_keys"):  # the thread's first page: its first post opens it
             posts[0]["opens_thread"] = True
         yield from with_evidence(posts, response)
         keys = response.meta.get("post_keys", []) + [p["post_id"] or p["url"] for p in posts]
         next_pages = links(response, self.preset["thread"].get("next"), self.preset)
         if next_pages:
-            yield from self._follow(next_pages[:1], self.parse_thread, marker=response.meta.get("marker", ""), post_keys=keys)
+            yield from self._follow(next_pages[:1], self.parse_thread, marker=response.meta.get("marker", ""), post_keys=keys,
+                                    monitor_paging=True)
         elif posts:
             yield ThreadComplete(source=self.source, thread_url=posts[0]["thread_url"],
                                  marker=response.meta.get("marker", ""), post_keys=keys)
 
     def closed(self, reason):
         self.save_cookies()
+
+
+def _when(value) -> dt.datetime | None:
+    """A stored ISO time as an aware datetime (naive ones are UTC)."""
+    if not value:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

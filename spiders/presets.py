@@ -9,10 +9,17 @@ Sections and keys (all CSS selectors unless said otherwise):
   [board]   rows: one thread row; threads: the thread link (inside a row, or anywhere
             without rows); marker: the parts of a row that change when the thread
             gets a new post (replies, last post), never views; next: next page link
-  [thread]  title, board (breadcrumb links; the last one names the board), posts: one
-            post; post_id: attribute of the post holding its id, post_id_pattern: regex
-            with one group; author; date; date_attr: attribute with the real date;
-            date_formats: strptime formats; body; attachments: where attached images are;
+  [thread]  title (alternatives separated by commas are tried in order, not in page
+            order), board (breadcrumb links; the last one with text names the board),
+            posts: one post; not_posts: inside a `posts` match, marks one that is not
+            a post (a style's column header); post_id: attribute of the post holding
+            its id, post_id_pattern: regex with one group; author; date; date_attr:
+            attribute with the real date; date_formats: strptime formats; date_drop:
+            parts of the date element that are not the post's date (an edit note);
+            timezone: the engine's default zone for printed dates without an offset
+            (a source's `timezone` replaces it); permalink: the post's own link;
+            post_url: when it has none, "...{post}...{thread}..." with the thread id
+            from thread_id_pattern; body; attachments: where attached images are;
             drop: parts of the body that are not the author's words (quotes, signatures);
             quote: quoted replies; next: next page link
   [urls]    drop_params: query parameters removed from every link (session ids, sort
@@ -42,6 +49,12 @@ SCHEMA = {
         "date": str,
         "date_attr": str,
         "date_formats": list,
+        "date_drop": list,
+        "timezone": str,
+        "permalink": str,
+        "post_url": str,
+        "thread_id_pattern": str,
+        "not_posts": str,
         "body": str,
         "attachments": str,
         "drop": list,

@@ -22,6 +22,11 @@ DOWNLOAD_MAXSIZE = 5 * 1024 * 1024  # hostile sites: cap every response
 DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
 RETRY_TIMES = 2
 DEPTH_LIMIT = 12
+# Pages of one board or thread do not count as depth (spiders.depth).
+SPIDER_MIDDLEWARES = {
+    "scrapy.spidermiddlewares.depth.DepthMiddleware": None,
+    "spiders.depth.PagingDepthMiddleware": 900,
+}
 REDIRECT_MAX_TIMES = 5
 CLOSESPIDER_PAGECOUNT = 0
 MEMUSAGE_ENABLED = False

@@ -38,12 +38,22 @@ def extract(html: str, base_url: str = "", drop: tuple[str, ...] = (), quote: st
         for el in soup.select(selector):
             el.decompose()
     for img in soup.find_all("img"):
+        if is_smiley(img):  # engines draw smilies as images: they are the author's words, not pictures
+            img.replace_with(img.get("alt") or "")
+            continue
         src = (img.get("data-src") or img.get("src") or "").strip()
         url = urljoin(base_url, src) if src and not src.startswith("data:") else ""
         if url.startswith(("http://", "https://")) and url not in out.images and len(out.images) < MAX_IMAGES:
             out.images.append(url)
     out.text = _text_of(soup)
     return out
+
+
+def is_smiley(img) -> bool:
+    """An <img> that an engine drew for a smiley or emoji (MyBB `smilie`, phpBB `smilies`, XenForo `smilie`)."""
+    classes = " ".join(img.get("class") or []).lower()
+    src = (img.get("src") or "").lower()
+    return "smili" in classes or "smiley" in classes or "emoji" in classes or "/smilies/" in src or "/smileys/" in src
 
 
 def html_to_text(html: str, drop: tuple[str, ...] = ()) -> str:
@@ -64,6 +74,9 @@ def _text_of(node) -> str:
             string.replace_with(re.sub(r"\s+", " ", str(string)))
     for br in node.find_all("br"):
         br.replace_with("\n")
+    for cell in node.find_all(["td", "th"]):
+        if cell.find_previous_sibling(["td", "th"]) is not None:  # a price list's columns stay apart
+            cell.insert_before(" | ")
     for block in node.find_all(_BLOCKS):
         block.insert_before("\n")
         block.insert_after("\n")

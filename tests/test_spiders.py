@@ -18,9 +18,10 @@ def test_mybb_thread_posts_authors_dates_and_ids():
     first = posts[0]
     assert first["thread_title"] == "[WTS] KTP + Selfie KTP fresh 2026"
     assert first["board"] == "Databases"
-    assert first["posted_at"] == "2026-11-21T20:03:00"
-    assert posts[1]["posted_at"] == "2026-11-22T00:00:00"  # "Yesterday" resolved from the title attribute
-    assert first["url"] == "https://forum.example/showthread.php?tid=4821#pid90211"
+    assert first["posted_at"] == "2026-11-21T20:03:00+00:00"  # the post's date, not its edit note's
+    assert posts[1]["posted_at"] == "2026-11-22T09:15:00+00:00"  # "Yesterday" from the title, joined with the time
+    assert posts[1]["posted_raw"] == "11-22-2026, 09:15 AM"
+    assert first["url"] == "https://forum.example/showthread.php?tid=4821&pid=90211#pid90211"
     assert first["thread_url"] == "https://forum.example/showthread.php?tid=4821"
 
 

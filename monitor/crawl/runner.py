@@ -27,7 +27,7 @@ from .processes import child_setup
 
 PIPELINE = {"monitor.crawl.pipelines.IngestPipeline": 300}
 SPIDER_ARGS = {
-    "forum": ("base_url", "engine", "max_pages", "proxy", "selectors", "login"),
+    "forum": ("base_url", "engine", "max_pages", "proxy", "selectors", "login", "timezone", "recheck_days", "recheck_hours"),
     "telegram": ("channel", "base_url", "max_pages", "proxy"),
     "mastodon": ("base_url", "hashtag", "timeline", "max_pages", "proxy"),
 }

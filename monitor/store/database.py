@@ -301,9 +301,19 @@ class Database(ReviewQueries, TakedownQueries):
             return None
 
     # ------------------------------------------------------------ threads
-    def known_threads(self, source: str) -> dict[str, str]:
-        """thread URL -> marker of the threads of `source` read to their last page."""
-        return dict(self.db.execute("SELECT thread_url, marker FROM threads WHERE source = ?", [source]).fetchall())
+    def known_threads(self, source: str) -> dict[str, dict]:
+        """thread URL -> {marker, completed_at, last_post_at} of the threads of `source` read to their last page.
+
+        The spider skips a thread whose board row still shows the marker, unless
+        its last post is recent and it was read long enough ago to look for edits.
+        """
+        rows = self.db.execute(
+            "SELECT t.thread_url, t.marker, t.completed_at, "
+            "(SELECT max(p.posted_at) FROM posts p WHERE p.source = t.source AND p.thread_url = t.thread_url) "
+            "FROM threads t WHERE t.source = ?",
+            [source],
+        ).fetchall()
+        return {url: {"marker": marker, "completed_at": completed, "last_post_at": last} for url, marker, completed, last in rows}
 
     def complete_thread(self, source: str, thread_url: str, marker: str, post_keys: list[str]) -> int:
         """Record a thread read to its end; mark its stored posts that were not seen. Returns how many were marked."""
