@@ -32,9 +32,12 @@ def test_crawl_configured_source_and_max_pages(tmp_path):
         )
         db_path = tmp_path / "m.db"
         result = run_monitor("crawl", "small", "--config", str(config), "--db", str(db_path), env={"MONITOR_DB": "ignored-by-flag.db"})
-    assert result.returncode == 0, result.stderr
+    # Stopping at max_pages leaves the site partly unread: the run says so, and a cron job hears it.
+    assert result.returncode == 1 and "crawl degraded for: small" in result.stderr, result.stderr
     con = sqlite3.connect(db_path)
-    assert con.execute("SELECT pages FROM crawl_runs").fetchone()[0] <= 3
+    pages, status, reason = con.execute("SELECT pages, status, reason FROM crawl_runs").fetchone()
+    assert pages <= 3
+    assert status == "degraded" and "max_pages reached" in reason, reason
     assert not (tmp_path / "ignored-by-flag.db").exists()
 
 

@@ -53,7 +53,7 @@ def test_forum_crawl_goes_through_the_configured_proxy(tmp_path, tinyproxy):
     with DemoServer() as server:
         config = tmp_path / "sources.toml"
         config.write_text(f'[sources.via-proxy]\nkind = "forum"\nengine = "mybb"\nbase_url = "{server.url}/forum/"\n'
-                          f'proxy = "{proxy}"\nmax_pages = 8\n', encoding="utf-8")
+                          f'proxy = "{proxy}"\nmax_pages = 50\n', encoding="utf-8")
         result = run_monitor("crawl", "via-proxy", "--config", str(config), "--db", str(tmp_path / "m.db"))
     assert result.returncode == 0, result.stderr
     proxied = log.read_text(errors="replace")

@@ -57,6 +57,16 @@ def crawl_sources(sources: list[Source], db_path: str, time_limit: float, log_da
     return runs
 
 
+def raise_for_runs(runs: list[dict]) -> None:
+    """Exit 1 naming the sources whose run failed or read less than the site holds (degraded)."""
+    failed = [r["source"] for r in runs if r["status"] not in ("ok", "degraded")]
+    degraded = [r["source"] for r in runs if r["status"] == "degraded"]
+    parts = ([f"crawl failed for: {', '.join(failed)}"] if failed else []) + \
+        ([f"crawl degraded for: {', '.join(degraded)}"] if degraded else [])
+    if parts:
+        raise click.ClickException("; ".join(parts))
+
+
 def print_summary(runs: list[dict], db: Database) -> None:
     sources = [r["source"] for r in runs]
     click.echo("")
@@ -121,9 +131,7 @@ def crawl(sources, due, config_file, db_path, time_limit):
     runs = crawl_sources(selected, db_path, time_limit or config.scheduler["time_limit"], config.scheduler["log_days"])
     with open_db(db_path) as db:
         print_summary(runs, db)
-    failed = [r["source"] for r in runs if r["status"] != "ok"]
-    if failed:
-        raise click.ClickException(f"crawl failed for: {', '.join(failed)}")
+    raise_for_runs(runs)
 
 
 @cli.command()
@@ -161,9 +169,7 @@ def demo(db_path, time_limit, then_serve, port):
         click.echo("Flagged posts")
         rows = [flag_row(f, short=True) for f in flags]
         click.echo(render(rows, FLAG_COLUMNS, "table", FLAG_TABLE_COLUMNS))
-    failed = [r["source"] for r in runs if r["status"] != "ok"]
-    if failed:
-        raise click.ClickException(f"crawl failed for: {', '.join(failed)}")
+    raise_for_runs(runs)
     if then_serve:
         serve_demo(db_path, port)
 

@@ -111,7 +111,7 @@ def source_status(config: Config, db: Database, now: dt.datetime | None = None) 
         for run in runs:
             if run["status"] in ("running", "interrupted"):
                 continue
-            if run["status"] != "failed":
+            if run["status"] not in ("failed", "degraded"):  # a run that read nothing counts as a failure
                 break
             failures += 1
         schedule = config.schedules.get(name)

@@ -3,8 +3,10 @@
 Each crawl runs in its own process (Twisted's reactor cannot restart) and
 process group, with a hard time limit; the ingest pipeline inside it writes
 posts as they arrive. This module decides the run's outcome from the exit
-code and the counters the pipeline left: a run that fetched no page failed,
-whatever Scrapy's exit code says.
+code and the counters the pipeline left: a run that fetched no page, or whose
+requests mostly failed, failed, whatever Scrapy's exit code says; a run that
+read nothing from the pages it fetched, or stopped at `max_pages` or
+`max_depth`, is degraded.
 """
 
 from __future__ import annotations
@@ -238,13 +240,34 @@ def judge(run: dict, returncode: int, log_path: Path) -> tuple[str, str | None]:
         return "failed", f"no page could be fetched ({detail})"
     prefix = "downloader/response_status_count/"
     error_codes = {k[len(prefix):]: v for k, v in stats.items() if k.startswith((prefix + "4", prefix + "5"))}
+    failed_requests = sum(error_codes.values()) + sum(v for k, v in stats.items() if k.startswith("downloader/exception_type_count/"))
     posts = sum(run.get(k) or 0 for k in ("posts_new", "posts_updated", "posts_unchanged"))
-    if not posts and sum(error_codes.values()) >= ok_pages:
-        # Most pages answered an error and nothing was read: a moved site or a changed URL scheme, not a quiet day.
-        codes = ", ".join(f"{code} x{n}" for code, n in sorted(error_codes.items()))
-        return "failed", (f"no post was read and {sum(error_codes.values())} of {sum(error_codes.values()) + ok_pages} "
-                          f"pages answered an error ({codes})")
-    return "ok", None
+    if failed_requests > ok_pages or (not posts and failed_requests and failed_requests >= ok_pages):
+        # Most requests failed: a moved site, a changed URL scheme or a blocking host, not a quiet day.
+        codes = ", ".join(f"{code} x{n}" for code, n in sorted(error_codes.items())) or ", ".join(f"{k} x{v}" for k, v in errors.items())
+        read = "no post was read" if not posts else f"only {posts} posts were read"
+        return "failed", f"{read} and {failed_requests} of {failed_requests + ok_pages} requests failed ({codes})"
+    return degraded(run, stats, posts, ok_pages)
+
+
+def degraded(run: dict, stats: dict, posts: int, ok_pages: int) -> tuple[str, str | None]:
+    """'degraded' with the reasons when a run that did not fail read less than the site holds; else 'ok'.
+
+    A forum run that skipped threads as unchanged and read no post is a quiet
+    day, not a broken one; a run that fetched pages and read nothing else means
+    the markup no longer matches the preset.
+    """
+    reasons = []
+    unchanged = stats.get("monitor/threads_unchanged", 0)
+    if not posts and not unchanged and not (run.get("errors") or {}).get("empty_timeline"):
+        reasons.append(f"{ok_pages} pages were fetched but no post was read (has the site's markup changed?)")
+    if stats.get("monitor/max_pages_reached"):
+        reasons.append(f"max_pages reached: {stats['monitor/max_pages_reached']} links not followed")
+    if stats.get("depth/request_ignored_count"):
+        reasons.append(f"max_depth reached: {stats['depth/request_ignored_count']} links not followed")
+    if stats.get("monitor/pages_cut"):
+        reasons.append(f"{stats['monitor/pages_cut']} next-page links not followed")
+    return ("degraded", "; ".join(reasons)) if reasons else ("ok", None)
 
 
 def last_error_line(log_path: Path) -> str:

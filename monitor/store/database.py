@@ -399,7 +399,7 @@ class Database(ReviewQueries, TakedownQueries):
         return count
 
     def last_ok_start(self, source: str) -> str | None:
-        row = self.db.execute("SELECT started_at FROM crawl_runs WHERE source = ? AND status = 'ok' ORDER BY id DESC LIMIT 1", [source]).fetchone()
+        row = self.db.execute("SELECT started_at FROM crawl_runs WHERE source = ? AND status IN ('ok', 'degraded') ORDER BY id DESC LIMIT 1", [source]).fetchone()
         return row[0] if row else None
 
     def sources_with_runs(self) -> list[str]:
