@@ -152,6 +152,11 @@ def _zone(value) -> str | None:
     return None
 
 
+def _categories(value) -> str | None:
+    ok = isinstance(value, list) and value and all(isinstance(v, str) and re.fullmatch(r"[\w-]+(/[\w-]+)*", v) for v in value)
+    return None if ok else 'must be a list of categories as in their address, e.g. ["marketplace/5", "jual-beli/12/7"]'
+
+
 def _channel(value) -> str | None:
     ok = isinstance(value, str) and re.fullmatch(r"[A-Za-z][\w]{3,31}", value)
     return None if ok else "must be a public channel name (letters, digits, _; 4-32 characters)"
@@ -181,6 +186,7 @@ KINDS = {
               {"base_url", "engine"}),
     "telegram": ({"channel": _channel}, {"channel"}),
     "mastodon": ({"hashtag": _hashtag, "timeline": _timeline}, {"base_url"}),
+    "discourse": ({"categories": _categories, "recheck_days": _non_negative, "recheck_hours": _non_negative}, {"base_url"}),
 }
 
 

@@ -47,10 +47,10 @@ def zone_of(name: str) -> dt.tzinfo:
 
 
 def in_utc(value: dt.datetime, zone: dt.tzinfo = UTC) -> str:
-    """ISO 8601 in UTC; a naive `value` is a wall-clock time in `zone`."""
+    """ISO 8601 in UTC to the second, one form for every kind; a naive `value` is a wall-clock time in `zone`."""
     if value.tzinfo is None:
         value = value.replace(tzinfo=zone)
-    return value.astimezone(UTC).isoformat()
+    return value.astimezone(UTC).replace(microsecond=0).isoformat()
 
 
 def iso_to_utc(raw: str | None) -> str | None:

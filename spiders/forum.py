@@ -25,6 +25,7 @@ from bs4 import BeautifulSoup
 from .dates import UTC, parse_printed, zone_of
 from .errors import ErrorCounterMixin
 from .evidence import with_evidence
+from .incremental import thread_state
 from .items import Post, ThreadComplete
 from .middlewares import origin
 from .presets import load_preset
@@ -274,10 +275,7 @@ class ForumSpider(ErrorCounterMixin, LoginMixin, scrapy.Spider):
 
     Example: scrapy crawl forum -a base_url=http://127.0.0.1:8000/forum/ -a engine=mybb -O posts.jsonl
 
-    Threads whose board row shows the marker they had when last read to the
-    end are skipped, except threads with a post in the last `recheck_days`
-    that were last read over `recheck_hours` ago: edits and deletions do not
-    change a board row, so those threads are read again now and then.
+    Threads are skipped or read again as `spiders.incremental` decides.
     """
 
     name = "forum"
@@ -360,12 +358,11 @@ class ForumSpider(ErrorCounterMixin, LoginMixin, scrapy.Spider):
         rows = board_rows(response, self.preset)
         changed = 0
         for url, marker in rows:
-            known = self.known.get(url)
-            known = known if isinstance(known, dict) else {"marker": known}
-            if marker and known.get("marker") == marker:
-                if not self.due_for_recheck(known):
-                    self.crawler.stats.inc_value("monitor/threads_unchanged")
-                    continue
+            state = thread_state(self.known.get(url), marker, self.recheck_days, self.recheck_hours)
+            if state == "unchanged":
+                self.crawler.stats.inc_value("monitor/threads_unchanged")
+                continue
+            if state == "recheck":
                 self.crawler.stats.inc_value("monitor/threads_rechecked")
             else:
                 changed += 1
@@ -375,16 +372,6 @@ class ForumSpider(ErrorCounterMixin, LoginMixin, scrapy.Spider):
             return
         yield from self._follow(links(response, self.preset["board"].get("next"), self.preset), self.parse_board,
                                 monitor_paging=True)
-
-    def due_for_recheck(self, known: dict) -> bool:
-        """A thread with a post in the last `recheck_days`, last read to its end over `recheck_hours` ago."""
-        if self.recheck_days <= 0:
-            return False
-        now = dt.datetime.now(UTC)
-        last_post, read_at = _when(known.get("last_post_at")), _when(known.get("completed_at"))
-        if last_post is None or read_at is None:
-            return False
-        return now - last_post <= dt.timedelta(days=self.recheck_days) and now - read_at >= dt.timedelta(hours=self.recheck_hours)
 
     def parse_thread(self, response):
         response = fix_encoding(response)
@@ -407,13 +394,3 @@ class ForumSpider(ErrorCounterMixin, LoginMixin, scrapy.Spider):
     def closed(self, reason):
         self.save_cookies()
 
-
-def _when(value) -> dt.datetime | None:
-    """A stored ISO time as an aware datetime (naive ones are UTC)."""
-    if not value:
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

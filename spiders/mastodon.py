@@ -15,12 +15,32 @@ from urllib.parse import quote, urlencode
 import scrapy
 
 from .errors import ErrorCounterMixin
+from .dates import iso_to_utc
 from .evidence import with_evidence
 from .forum import now_iso
 from .items import Post
 from .text import extract
 
 PAGE_SIZE = 40
+
+
+def attachment_urls(attachments) -> list[str]:
+    """The files of a status's attachments: images and GIFs by URL, video thumbnails, and the remote file
+    of an `unknown` one (media the instance did not copy has no `url`, only `remote_url`)."""
+    urls = []
+    for media in attachments if isinstance(attachments, list) else []:
+        if not isinstance(media, dict):
+            continue
+        kind = media.get("type")
+        if kind in ("image", "gifv"):
+            url = media.get("url") or media.get("remote_url")
+        elif kind == "unknown":
+            url = media.get("remote_url") or media.get("url")
+        else:  # video, audio: the still the instance made of it
+            url = media.get("preview_url") or media.get("preview_remote_url")
+        if isinstance(url, str) and url.startswith(("http://", "https://")) and url not in urls:
+            urls.append(url)
+    return urls
 
 
 def parse_statuses(statuses: list, source: str) -> list[Post]:
@@ -36,7 +56,7 @@ def parse_statuses(statuses: list, source: str) -> list[Post]:
         text = body.text
         if original.get("spoiler_text"):
             text = f"{original['spoiler_text']}\n{text}"
-        images = [m.get("url") for m in original.get("media_attachments") or [] if m.get("type") in ("image", "gifv") and m.get("url")]
+        images = attachment_urls(original.get("media_attachments"))
         posts.append(
             Post(
                 source=source,
@@ -48,7 +68,7 @@ def parse_statuses(statuses: list, source: str) -> list[Post]:
                 thread_title="",
                 board=", ".join("#" + t.get("name", "") for t in original.get("tags") or []),
                 author=account.get("acct") or account.get("username") or "",
-                posted_at=original.get("created_at"),
+                posted_at=iso_to_utc(original.get("created_at")),
                 posted_raw=original.get("created_at") or "",
                 text=text,
                 quoted="",

@@ -12,6 +12,7 @@ import re
 import scrapy
 
 from .errors import ErrorCounterMixin
+from .dates import iso_to_utc
 from .evidence import with_evidence
 from .forum import now_iso
 from .items import Post
@@ -29,21 +30,84 @@ def parse_views(raw: str) -> int | None:
     return int(round(number * {"": 1, "k": 1_000, "m": 1_000_000}[m.group(2).lower()]))
 
 
+_TEXT = ("./descendant::div[contains(concat(' ', normalize-space(@class), ' '), ' tgme_widget_message_text ')"
+         " and not(ancestor::*[contains(concat(' ', normalize-space(@class), ' '), ' tgme_widget_message_reply ')])]")
+"""The message's own text: older previews put the replied-to message's snippet in a text div too."""
+
+def _words(sel, css: str) -> str:
+    return " ".join(" ".join(sel.css(css + " ::text").getall()).split())
+
+
+def pictures(node, response) -> list[str]:
+    """Photos, album items, video and round-video stills and link-preview images (CSS background-image URLs)."""
+    urls = []
+    for el in node.xpath(".//*[@style]"):
+        if "emoji" in el.attrib.get("class", "").split():  # an emoji drawn as a picture is a character
+            continue
+        if el.xpath("ancestor-or-self::*[contains(@class, 'tgme_widget_message_user')]"):  # the channel's avatar
+            continue
+        m = _BG_URL.search(el.attrib["style"])
+        if m:
+            url = response.urljoin(m.group(1))
+            if url.startswith(("http://", "https://")) and url not in urls:
+                urls.append(url)
+    return urls
+
+
+def attachments_text(node) -> str:
+    """What a message carries besides its text, as lines the rules can read: poll, documents, link
+    preview, inline buttons, and the addresses behind link text (a contact is often only in an href)."""
+    lines = []
+    for poll in node.css("div.tgme_widget_message_poll"):
+        question = _words(poll, ".tgme_widget_message_poll_question")
+        options = [" ".join(" ".join(o.css("::text").getall()).split())
+                   for o in poll.css(".tgme_widget_message_poll_option_text")]
+        lines.append(f"[poll] {question}" + (": " + " / ".join(o for o in options if o) if options else ""))
+    for doc in node.css(".tgme_widget_message_document"):
+        title, extra = _words(doc, ".tgme_widget_message_document_title"), _words(doc, ".tgme_widget_message_document_extra")
+        if title or extra:
+            lines.append(f"[document] {title}" + (f" ({extra})" if extra else ""))
+    for preview in node.css("a.tgme_widget_message_link_preview"):
+        parts = [_words(preview, css) for css in (".link_preview_site_name", ".link_preview_title", ".link_preview_description")]
+        href = preview.attrib.get("href", "")
+        lines.append("[link] " + " — ".join(p for p in parts if p) + (f" <{href}>" if href else ""))
+    for button in node.css("a.tgme_widget_message_inline_button, .tgme_widget_message_inline_button"):
+        label = " ".join(" ".join(button.css("::text").getall()).split())
+        href = button.attrib.get("href", "")
+        if label or href:
+            lines.append(f"[button] {label}" + (f" <{href}>" if href else ""))
+    hrefs = []
+    for href in node.xpath(_TEXT + "//a/@href").getall():
+        href = href.strip()
+        if href.startswith(("http://", "https://", "tg://", "mailto:")) and href not in hrefs:
+            hrefs.append(href)
+    if hrefs:
+        lines.append("[links] " + " ".join(f"<{h}>" for h in hrefs))
+    return "\n".join(lines)
+
+
 def parse_channel_page(response, source: str) -> list[Post]:
-    """Every message of one channel preview page, as `Post` items."""
+    """Every message of one channel preview page, as `Post` items.
+
+    The date is the message's date link's `<time>`: video, voice and round
+    messages print their duration in a `<time>` that comes first.
+    """
     posts = []
     fetched = now_iso()
     title = (response.css(".tgme_channel_info_header_title ::text").get() or "").strip()
     for node in response.css("div.tgme_widget_message[data-post]"):
         data_post = node.attrib["data-post"]
         channel, _, message_id = data_post.rpartition("/")
-        body = extract(node.css("div.tgme_widget_message_text").get() or "", response.url)
-        photos = []
-        for style in node.css("a.tgme_widget_message_photo_wrap::attr(style)").getall():
-            m = _BG_URL.search(style)
-            if m:
-                photos.append(response.urljoin(m.group(1)))
+        body = extract(node.xpath(_TEXT).get() or "", response.url)
+        extra = attachments_text(node)
+        text = "\n\n".join(part for part in (body.text, extra) if part)
+        reply = node.css("a.tgme_widget_message_reply")
+        quoted = " ".join(" ".join(reply[0].css(".tgme_widget_message_metatext ::text, .tgme_widget_message_text ::text").getall()).split()) if reply else ""
         link = node.css("a.tgme_widget_message_date::attr(href)").get()
+        date = node.css("a.tgme_widget_message_date time::attr(datetime)").get() or ""
+        signature = _words(node, ".tgme_widget_message_from_author")
+        owner = " ".join(node.css(".tgme_widget_message_owner_name ::text").getall()).strip()
+        images = pictures(node, response)
         posts.append(
             Post(
                 source=source,
@@ -54,12 +118,12 @@ def parse_channel_page(response, source: str) -> list[Post]:
                 thread_url=response.url.split("?")[0],
                 thread_title=title or channel,
                 board=channel,
-                author=" ".join(node.css(".tgme_widget_message_owner_name ::text").getall()).strip() or channel,
-                posted_at=node.css("time::attr(datetime)").get(),
-                posted_raw=node.css("time::text").get() or "",
-                text=body.text,
-                quoted="",
-                images=photos + body.images,
+                author=signature or owner or channel,  # a signed message names the admin who wrote it
+                posted_at=iso_to_utc(date),
+                posted_raw=date,
+                text=text,
+                quoted=quoted,
+                images=images + [u for u in body.images if u not in images],
                 views=parse_views(node.css(".tgme_widget_message_views::text").get() or ""),
                 forwarded_from=" ".join(node.css(".tgme_widget_message_forwarded_from_name ::text").getall()).strip() or None,
                 fetched_at=fetched,

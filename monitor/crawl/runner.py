@@ -32,8 +32,12 @@ SPIDER_ARGS = {
     "forum": ("base_url", "engine", "max_pages", "proxy", "selectors", "login", "timezone", "recheck_days", "recheck_hours"),
     "telegram": ("channel", "base_url", "max_pages", "proxy"),
     "mastodon": ("base_url", "hashtag", "timeline", "max_pages", "proxy"),
+    "discourse": ("base_url", "categories", "max_pages", "proxy", "recheck_days", "recheck_hours"),
 }
-"""Source options passed to the spider as `-a NAME=VALUE` (tables as JSON)."""
+"""Source options passed to the spider as `-a NAME=VALUE` (tables and lists as JSON)."""
+
+INCREMENTAL_KINDS = ("forum", "discourse")
+"""Kinds whose spiders read the threads already read to their end from the source's state folder."""
 
 SETTING_OPTIONS = {
     "delay": ("DOWNLOAD_DELAY", lambda v: v),
@@ -59,8 +63,8 @@ def scrapy_command(source: Source, db_path: Path, run_id: int, pipeline: dict = 
     for key in SPIDER_ARGS[source.kind]:
         if key in source.options:
             value = source.options[key]
-            cmd += ["-a", f"{key}={json.dumps(value) if isinstance(value, dict) else value}"]
-    if source.kind == "forum":
+            cmd += ["-a", f"{key}={json.dumps(value) if isinstance(value, (dict, list)) else value}"]
+    if source.kind in INCREMENTAL_KINDS:
         cmd += ["-a", f"state_dir={state_dir(db_path, source)}"]
     settings = {
         "ITEM_PIPELINES": json.dumps(pipeline),
@@ -82,7 +86,7 @@ def scrapy_command(source: Source, db_path: Path, run_id: int, pipeline: dict = 
 
 def export_state(db: Database, db_path: Path, source: Source) -> None:
     """Write what the spider needs to crawl incrementally: the threads read to the end, and their markers."""
-    if source.kind == "forum":
+    if source.kind in INCREMENTAL_KINDS:
         folder = state_dir(db_path, source)
         private_dir(folder)
         write_private(folder / "known_threads.json", json.dumps(db.known_threads(source.name)).encode("utf-8"))
