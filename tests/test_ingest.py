@@ -29,7 +29,7 @@ def test_jsonl_round_trip_with_bad_rows(tmp_path):
     assert "2 new, 0 updated, 0 unchanged posts; 1 new flags; 3 bad rows" in result.stdout
     con = sqlite3.connect(db_path)
     row = con.execute("SELECT source, kind, post_key, author, posted_at, images FROM posts WHERE post_key = 'fb-456'").fetchone()
-    assert row == ("facebook", "import", "fb-456", "Toko Data", "2026-11-20T09:00:00+07:00", json.dumps(ROWS[0]["images"]))
+    assert row == ("facebook", "import", "fb-456", "Toko Data", "2026-11-20T02:00:00+00:00", json.dumps(ROWS[0]["images"]))
     flagged = con.execute("SELECT p.post_key FROM flags f JOIN posts p ON p.id = f.post_id").fetchall()
     assert flagged == [("fb-456",)]
     again = run_monitor("ingest", str(path), "--source", "facebook", "--db", str(db_path))

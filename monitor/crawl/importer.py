@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
+from spiders.dates import in_utc
+
 COLUMNS = ("url", "text", "post_id", "author", "posted_at", "thread_title", "board", "images")
 MAX_TEXT = 200_000
 """Characters of a post's text that are kept (the rest is cut off)."""
@@ -258,9 +260,11 @@ def to_item(row: dict, source: str) -> dict:
     posted_at = None
     if posted_raw:
         try:
-            posted_at = dt.datetime.fromisoformat(posted_raw.replace("Z", "+00:00")).isoformat()
+            parsed = dt.datetime.fromisoformat(posted_raw.replace("Z", "+00:00"))
         except ValueError:
             raise ValueError(f"posted_at: {_short(posted_raw)!r} is not an ISO 8601 date") from None
+        # With an offset: stored in UTC like crawled dates. A bare date or a time without an offset is kept as given.
+        posted_at = in_utc(parsed) if parsed.tzinfo is not None else parsed.isoformat()
     images = row.get("images") or []
     if isinstance(images, str):
         images = _field(row, "images")
