@@ -1,7 +1,9 @@
 """Serving saved sites and misbehaving pages on 127.0.0.1 for crawl tests.
 
 A saved site is a folder with `routes.toml` ("/path?query" = "file.html", and
-an `[expect]` table of post keys and labels) and the page files. Extra
+an `[expect]` table of post keys and labels) and the page files; `origin`
+names where the pages were rendered (links written absolute to it are served
+pointing at the test server), `content_type` what they are when not HTML. Extra
 handlers can be added per path for faults: slow answers, 500s, redirect
 loops, huge or gzip-bomb bodies, a wrong declared charset, logins.
 """
@@ -35,10 +37,18 @@ class SavedSite:
             self.routes[route_key(parts.path, parts.query)] = file
         self.expect = data.get("expect", {})
         self.charset = data.get("charset", "utf-8")
+        self.content_type = data.get("content_type", f"text/html; charset={self.charset}")
+        self.origin = data.get("origin", "")  # where the pages were rendered; rewritten to the test server's
 
-    def page(self, path: str, query: str) -> bytes | None:
+    def page(self, path: str, query: str, served_at: str = "") -> bytes | None:
         file = self.routes.get(route_key(path, query))
-        return (self.folder / file).read_bytes() if file else None
+        if not file:
+            return None
+        body = (self.folder / file).read_bytes()
+        if self.origin and served_at:
+            body = body.replace(self.origin.encode(), served_at.encode())
+            body = body.replace(self.origin.replace("/", "\\/").encode(), served_at.replace("/", "\\/").encode())  # JSON-escaped
+        return body
 
 
 class SiteServer:
@@ -64,14 +74,14 @@ class SiteServer:
                 custom = server.handlers.get(route_key(parts.path, parts.query))
                 if custom is not None:
                     return custom(self)
-                body = server.site.page(parts.path, parts.query) if server.site else None
+                body = server.site.page(parts.path, parts.query, server.url) if server.site else None
                 if body is None and parts.path in server.handlers:
                     return server.handlers[parts.path](self)
                 if body is None and server.fallback is not None:
                     return server.fallback(self)
                 if body is None:
                     return send(self, 404, b"<html><body><h1>Not found</h1></body></html>")
-                send(self, 200, body, f"text/html; charset={server.site.charset}")
+                send(self, 200, body, server.site.content_type)
 
             do_POST = do_GET
 
