@@ -38,13 +38,18 @@ def _words(sel, css: str) -> str:
     return " ".join(" ".join(sel.css(css + " ::text").getall()).split())
 
 
+_NOT_POSTED = ("ancestor-or-self::*[contains(@class, 'tgme_widget_message_user')"  # the channel's avatar
+               " or contains(@class, 'tgme_widget_message_reply')"  # the replied-to message's thumbnail
+               " or contains(@class, 'tgme_widget_message_location')]")  # a map tile of a shared location
+
+
 def pictures(node, response) -> list[str]:
     """Photos, album items, video and round-video stills and link-preview images (CSS background-image URLs)."""
     urls = []
     for el in node.xpath(".//*[@style]"):
         if "emoji" in el.attrib.get("class", "").split():  # an emoji drawn as a picture is a character
             continue
-        if el.xpath("ancestor-or-self::*[contains(@class, 'tgme_widget_message_user')]"):  # the channel's avatar
+        if el.xpath(_NOT_POSTED):
             continue
         m = _BG_URL.search(el.attrib["style"])
         if m:
