@@ -189,7 +189,7 @@ def post_date(node, t: dict, zone: dt.tzinfo = UTC, now: dt.datetime | None = No
     return printed, None
 
 
-def permalink(node, response, t: dict, thread_url: str, post_id: str | None) -> str:
+def permalink(node, response, t: dict, thread_url: str, post_id: str | None, drop_params=()) -> str:
     """The post's own link as the engine writes it (opens the right page), else the preset's `post_url`, else the page."""
     if t.get("permalink"):
         for alternative in _alternatives(t["permalink"]):
@@ -197,7 +197,9 @@ def permalink(node, response, t: dict, thread_url: str, post_id: str | None) -> 
             if href:
                 url = response.urljoin(href.strip())
                 if url.startswith(("http://", "https://")):
-                    return url
+                    fragment = urlsplit(url).fragment  # the anchor opens the post: kept, unlike in page links
+                    url = clean_url(url, drop_params)
+                    return f"{url}#{fragment}" if fragment else url
     if post_id and t.get("post_url"):
         m = re.search(t.get("thread_id_pattern", r"$^"), thread_url)
         if m or "{thread}" not in t["post_url"]:
@@ -226,7 +228,8 @@ def parse_thread(response, preset: dict, source: str, zone: dt.tzinfo = UTC) -> 
             value = node.attrib.get(t["post_id"], "")
             m = re.search(t.get("post_id_pattern", r"(.+)"), value)
             post_id = m.group(1) if m else None
-        body = extract(node.css(t["body"]).get() or "", response.url, drop=drop, quote=t.get("quote"))
+        body = extract(node.css(t["body"]).get() or "", response.url, drop=drop, quote=t.get("quote"),
+                       quote_drop=tuple(t.get("quote_drop", ())))
         images = list(body.images)
         if t.get("attachments"):
             for url in extract(node.css(t["attachments"]).get() or "", response.url).images:
@@ -238,7 +241,7 @@ def parse_thread(response, preset: dict, source: str, zone: dt.tzinfo = UTC) -> 
                 source=source,
                 kind="forum",
                 post_id=post_id,
-                url=permalink(node, response, t, thread_url, post_id),
+                url=permalink(node, response, t, thread_url, post_id, preset["urls"].get("drop_params", ())),
                 page_url=response.url,
                 thread_url=thread_url,
                 thread_title=title,

@@ -20,6 +20,7 @@ Sections and keys (all CSS selectors unless said otherwise):
             (a source's `timezone` replaces it); permalink: the post's own link;
             post_url: when it has none, "...{post}...{thread}..." with the thread id
             from thread_id_pattern; body; attachments: where attached images are;
+            quote_drop: parts of a quote that are not the quoted words ("X wrote:");
             drop: parts of the body that are not the author's words (quotes, signatures);
             quote: quoted replies; next: next page link
   [urls]    drop_params: query parameters removed from every link (session ids, sort
@@ -59,6 +60,7 @@ SCHEMA = {
         "attachments": str,
         "drop": list,
         "quote": str,
+        "quote_drop": list,
         "next": str,
     },
     "urls": {"drop_params": list, "skip": list},

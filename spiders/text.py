@@ -8,6 +8,7 @@ removed from the author's text. Each fragment is parsed once.
 
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import dataclass, field
 from urllib.parse import urljoin
@@ -26,14 +27,21 @@ class Fragment:
     images: list[str] = field(default_factory=list)
 
 
-def extract(html: str, base_url: str = "", drop: tuple[str, ...] = (), quote: str | None = None) -> Fragment:
-    """The author's text of an HTML fragment (without `drop` parts), its quoted text, its images."""
+def extract(html: str, base_url: str = "", drop: tuple[str, ...] = (), quote: str | None = None,
+            quote_drop: tuple[str, ...] = ()) -> Fragment:
+    """The author's text of an HTML fragment (without `drop` parts), its quoted text (without `quote_drop`
+    parts such as "X wrote:"), its images."""
     soup = BeautifulSoup(html[: MAX_POST_CHARS * 4], "html.parser")
     for bad in soup.find_all(["script", "style", "noscript", "template"]):
         bad.decompose()
     out = Fragment()
     if quote:
-        out.quoted = "\n\n".join(_text_of(el) for el in soup.select(quote))
+        quotes = [copy.copy(el) for el in soup.select(quote)]  # copies: the chrome removed here stays in the page
+        for el in quotes:
+            for selector in quote_drop:
+                for part in el.select(selector):
+                    part.decompose()
+        out.quoted = "\n\n".join(_text_of(el) for el in quotes)
     for selector in drop:
         for el in soup.select(selector):
             el.decompose()

@@ -3,7 +3,8 @@
 A saved site is a folder with `routes.toml` ("/path?query" = "file.html", and
 an `[expect]` table of post keys and labels) and the page files; `origin`
 names where the pages were rendered (links written absolute to it are served
-pointing at the test server), `content_type` what they are when not HTML. Extra
+pointing at the test server), `content_type` what they are when not HTML,
+`[rewrite]` regular expressions that undo a mirroring tool's renaming of links. Extra
 handlers can be added per path for faults: slow answers, 500s, redirect
 loops, huge or gzip-bomb bodies, a wrong declared charset, logins.
 """
@@ -11,6 +12,7 @@ loops, huge or gzip-bomb bodies, a wrong declared charset, logins.
 from __future__ import annotations
 
 import gzip
+import re
 import threading
 import time
 import tomllib
@@ -39,12 +41,16 @@ class SavedSite:
         self.charset = data.get("charset", "utf-8")
         self.content_type = data.get("content_type", f"text/html; charset={self.charset}")
         self.origin = data.get("origin", "")  # where the pages were rendered; rewritten to the test server's
+        # regex -> replacement, applied in order: undoes what a mirroring tool did to a real page's links
+        self.rewrite = [(re.compile(k.encode()), v.encode()) for k, v in data.get("rewrite", {}).items()]
 
     def page(self, path: str, query: str, served_at: str = "") -> bytes | None:
         file = self.routes.get(route_key(path, query))
         if not file:
             return None
         body = (self.folder / file).read_bytes()
+        for pattern, replacement in self.rewrite:
+            body = pattern.sub(replacement, body)
         if self.origin and served_at:
             body = body.replace(self.origin.encode(), served_at.encode())
             body = body.replace(self.origin.replace("/", "\\/").encode(), served_at.replace("/", "\\/").encode())  # JSON-escaped
