@@ -1,6 +1,8 @@
 """Crawl runs against real local servers: success and failure are recorded with a reason."""
 
+import json
 import sqlite3
+from pathlib import Path
 
 from conftest import free_port, run_monitor
 
@@ -83,3 +85,22 @@ def test_plain_scrapy_export_writes_posts_without_errors(tmp_path):
     rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert rows and all(r.get("text") is not None and "body" not in r for r in rows)
     assert all(len(r["evidence_sha"]) == 64 for r in rows if "evidence_sha" in r)
+
+
+def test_a_run_is_judged_by_what_it_read():
+    from monitor.crawl.runner import judge
+
+    ok_pages = {"downloader/response_status_count/200": 6}
+
+    def run(posts=0, **stats):
+        return {"posts_new": posts, "posts_updated": 0, "posts_unchanged": 0, "errors": {}, "stats": json.dumps({**ok_pages, **stats})}
+
+    log = Path("/nonexistent.log")
+    assert judge(run(posts=5), 0, log) == ("ok", None)
+    assert judge(run(**{"monitor/threads_unchanged": 12}), 0, log) == ("ok", None)  # a quiet day: nothing changed
+    status, reason = judge(run(), 0, log)
+    assert status == "degraded" and "6 pages were fetched but no post was read" in reason
+    status, reason = judge(run(posts=5, **{"depth/request_ignored_count": 3}), 0, log)
+    assert status == "degraded" and "max_depth reached: 3 links not followed" in reason
+    status, reason = judge(run(posts=5, **{"downloader/response_status_count/503": 7}), 0, log)
+    assert status == "failed" and "7 of 13 requests failed (503 x7)" in reason
