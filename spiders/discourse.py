@@ -36,7 +36,7 @@ DROP = ("aside.quote",)
 def _json(response) -> dict | None:
     try:
         data = json.loads(response.text)
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):  # RecursionError: a nesting bomb
         return None
     return data if isinstance(data, dict) else None
 

@@ -151,6 +151,10 @@ def board_rows(response, preset: dict) -> list[tuple[str, str]]:
     return out
 
 
+MAX_DATE_HTML = 20_000
+"""Characters of a post's date element parsed: a date is short, a hostile page's element need not be."""
+
+
 def post_date(node, t: dict, zone: dt.tzinfo = UTC, now: dt.datetime | None = None) -> tuple[str, str | None]:
     """The post's date as printed, and in UTC when it can be read.
 
@@ -166,7 +170,7 @@ def post_date(node, t: dict, zone: dt.tzinfo = UTC, now: dt.datetime | None = No
     found = node.css(t["date"])
     if not found:
         return "", None
-    root = BeautifulSoup(found[0].get(), "html.parser").find()
+    root = BeautifulSoup(found[0].get()[:MAX_DATE_HTML], "html.parser").find()
     if root is None:
         return "", None
     for css in t.get("date_drop", ()):

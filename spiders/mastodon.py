@@ -136,7 +136,7 @@ class MastodonSpider(ErrorCounterMixin, scrapy.Spider):
             return
         try:
             statuses = json.loads(response.text)
-        except (ValueError, AttributeError):
+        except (ValueError, AttributeError, RecursionError):  # RecursionError: a nesting bomb
             self.logger.error("%s did not answer JSON", response.url)
             self.crawler.stats.set_value("monitor/bad_answer", 1)
             return

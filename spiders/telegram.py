@@ -16,7 +16,10 @@ from .dates import iso_to_utc
 from .evidence import with_evidence
 from .forum import now_iso
 from .items import Post
-from .text import extract
+from .text import MAX_POST_CHARS, extract
+
+MAX_LINKS = 100
+"""Addresses behind link text kept per message (a hostile message can hold thousands)."""
 
 _BG_URL = re.compile(r"background-image:\s*url\(['\"]?([^'\")]+)")
 
@@ -82,7 +85,7 @@ def attachments_text(node) -> str:
         if label or href:
             lines.append(f"[button] {label}" + (f" <{href}>" if href else ""))
     hrefs = []
-    for href in node.xpath(_TEXT + "//a/@href").getall():
+    for href in node.xpath(_TEXT + "//a/@href").getall()[:MAX_LINKS]:
         href = href.strip()
         if href.startswith(("http://", "https://", "tg://", "mailto:")) and href not in hrefs:
             hrefs.append(href)
@@ -105,7 +108,7 @@ def parse_channel_page(response, source: str) -> list[Post]:
         channel, _, message_id = data_post.rpartition("/")
         body = extract(node.xpath(_TEXT).get() or "", response.url)
         extra = attachments_text(node)
-        text = "\n\n".join(part for part in (body.text, extra) if part)
+        text = "\n\n".join(part for part in (body.text, extra) if part)[:MAX_POST_CHARS]
         reply = node.css("a.tgme_widget_message_reply")
         quoted = " ".join(" ".join(reply[0].css(".tgme_widget_message_metatext ::text, .tgme_widget_message_text ::text").getall()).split()) if reply else ""
         link = node.css("a.tgme_widget_message_date::attr(href)").get()

@@ -157,3 +157,19 @@ def test_a_real_discourse_crawled_end_to_end_and_again_incrementally(tmp_path):
     assert rows[0][2:] == ("kincl", "2016-05-23T17:03:59+00:00", f"{srv.url}/t/ibm-powervm-support/1448/1", 1)
     assert con.execute("SELECT count(*) FROM threads").fetchone()[0] == 1, "the topic read to its end is remembered"
     assert "/t/1448.json" not in again, f"an unchanged topic is not fetched again: {again} {second.stderr}"
+
+
+def test_hostile_messages_and_answers_are_capped_not_crashed_on():
+    links = "".join(f'<a href="https://wa.me/6281{i:08d}">x</a>' for i in range(5000))
+    options = "".join(f'<div class="tgme_widget_message_poll_option_text">{"o" * 1000}</div>' for _ in range(500))
+    page = (f'<div class="tgme_widget_message" data-post="evil/1"><div class="tgme_widget_message_text">{links}</div>'
+            f'<div class="tgme_widget_message_poll"><div class="tgme_widget_message_poll_question">&lt;script&gt;</div>{options}</div>'
+            f'<a class="tgme_widget_message_date" href="https://t.me/evil/1"><time datetime="not a date">x</time></a></div>')
+    (post,) = parse_channel_page(HtmlResponse(url="https://t.me/s/evil", body=page.encode(), encoding="utf-8"), "tg")
+    assert len(post["text"]) <= 200_000 and post["text"].count("https://wa.me/") <= 5000 + 100
+    assert "[poll] <script>" in post["text"] and post["posted_at"] is None
+    bomb = HtmlResponse(url="https://d.example/t/1.json", body=b"[" * 200_000, encoding="utf-8")
+    from spiders.discourse import _json
+    assert _json(bomb) is None
+    huge = {"id": 1, "slug": "x", "title": "t", "post_stream": {"posts": [{"id": "1"}, {"id": 2, "deleted_at": "x"}, None, 7]}}
+    assert parse_topic_posts(huge, "https://d.example/", "d", {}) == []  # ids that are not numbers, deleted posts, junk
