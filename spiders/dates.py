@@ -19,6 +19,15 @@ UTC = dt.timezone.utc
 _OFFSET = re.compile(r"(?:UTC|GMT)?\s*([+-])(\d{1,2})(?::?(\d{2}))?")
 _RELATIVE_DAYS = {"today": 0, "hari ini": 0, "yesterday": 1, "kemarin": 1}
 _TIME = re.compile(r"(\d{1,2})[:.](\d{2})(?:\s*([AaPp])\.?[Mm]\.?)?")
+_ORDINAL = re.compile(r"(?<=\d)(?:st|nd|rd|th)\b", re.I)  # MyBB's "F jS, Y": "December 6th, 2026"
+_INDONESIAN = {  # Indonesian language packs print these; strptime reads English month and day names only
+    "januari": "January", "februari": "February", "maret": "March", "mei": "May", "juni": "June", "juli": "July",
+    "agustus": "August", "oktober": "October", "desember": "December", "agu": "Aug", "agt": "Aug", "okt": "Oct",
+    "des": "Dec", "senin": "Monday", "selasa": "Tuesday", "rabu": "Wednesday", "kamis": "Thursday", "jumat": "Friday",
+    "sabtu": "Saturday", "minggu": "Sunday", "sen": "Mon", "sel": "Tue", "rab": "Wed", "kam": "Thu", "jum": "Fri",
+    "sab": "Sat", "min": "Sun",
+}
+_WORD = re.compile(r"[A-Za-z']+")
 _AGO = re.compile(r"(\d+)\s*(second|minute|hour|detik|menit|jam)s?\s*(?:ago|yang lalu|lalu)", re.I)
 
 
@@ -68,7 +77,8 @@ def parse_printed(raw: str, formats: list[str], zone: dt.tzinfo = UTC, now: dt.d
     """A printed date in UTC, or None.
 
     ISO forms are read with their own offset (or as `zone`'s wall clock);
-    other forms with the preset's strptime `formats`. "Today"/"Yesterday"
+    other forms with the preset's strptime `formats`, after ordinal suffixes
+    ("6th") are dropped and Indonesian month and day names put in English. "Today"/"Yesterday"
     followed by a time and "N minutes ago" are read against `now` in `zone`;
     used only when the page gives no absolute date. Leading words that are
     not part of the date ("by admin » Mon Jan 02, 2017 3:04 pm") are skipped.
@@ -76,7 +86,8 @@ def parse_printed(raw: str, formats: list[str], zone: dt.tzinfo = UTC, now: dt.d
     text = " ".join((raw or "").split()).strip(" ,»«|-–")
     if not text or len(text) > 200:
         return None
-    words = text.split(" ")
+    english = _WORD.sub(lambda m: _INDONESIAN.get(m.group(0).casefold().replace("'", ""), m.group(0)), _ORDINAL.sub("", text))
+    words = english.split(" ")
     for start in range(min(len(words), 8)):
         candidate = " ".join(words[start:]).strip(" ,»«|-–")
         value = _parse_absolute(candidate, formats)

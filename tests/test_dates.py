@@ -59,3 +59,12 @@ def test_unchanged_threads_are_skipped_until_a_recheck_is_due():
     assert thread_state(read, "3 | 12-05-2026", 1, 24, NOW) == "unchanged"  # last post too old
     assert thread_state(read, "3 | 12-05-2026", 0, 0, NOW) == "unchanged"  # rechecks off
     assert thread_state("3 | 12-05-2026", "3 | 12-05-2026", 7, 24, NOW) == "unchanged"  # an older state file: markers only
+
+
+@pytest.mark.parametrize("raw, fmt, want", [
+    ("December 6th, 2026, 10:15 AM", "%B %d, %Y, %I:%M %p", "2026-12-06T03:15:00+00:00"),  # MyBB "F jS, Y"
+    ("Sen Des 07, 2026 9:05 pm", "%a %b %d, %Y %I:%M %p", "2026-12-07T14:05:00+00:00"),  # phpBB in Indonesian
+    ("7 Agustus 2026 21:05", "%d %B %Y %H:%M", "2026-08-07T14:05:00+00:00"),
+])
+def test_ordinals_and_indonesian_names(raw, fmt, want):
+    assert parse_printed(raw, [fmt], WIB, NOW) == want
