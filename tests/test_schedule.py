@@ -210,10 +210,10 @@ def test_due_picks_exactly_the_due_sources_and_status_reports(tmp_path):
             con.execute("INSERT INTO crawl_runs (source, kind, started_at, finished_at, status, pages, posts_new, errors, duration_s) "
                         "VALUES (?, 'telegram', ?, ?, 'ok', 1, 0, '{}', 1)",
                         [source, (now - dt.timedelta(minutes=ago)).isoformat(), (now - dt.timedelta(minutes=ago)).isoformat()])
-        for _ in range(3):
+        for status_ in ("failed", "degraded", "failed"):  # a run that read nothing counts as a failure in a row
             con.execute("INSERT INTO crawl_runs (source, kind, started_at, status, pages, posts_new, errors, reason) "
-                        "VALUES ('unscheduled', 'telegram', ?, 'failed', 0, 0, '{\"timeout\": 2}', 'no page could be fetched')",
-                        [now.isoformat()])
+                        "VALUES ('unscheduled', 'telegram', ?, ?, 0, 0, '{\"timeout\": 2}', 'no page could be fetched')",
+                        [now.isoformat(), status_])
         con.commit()
         result = run_monitor("crawl", "--due", "--config", str(config), "--db", db_path)
     assert result.returncode == 0, result.stderr
