@@ -13,6 +13,7 @@ import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+from monitor.store import Database
 from conftest import run_monitor
 
 from monitor.config import ConfigError, parse_config
@@ -203,7 +204,7 @@ def test_due_picks_exactly_the_due_sources_and_status_reports(tmp_path):
             f'[sources.stale]\n{tg}every = "1h"\n'  # ran 3 hours ago: due
             f'[sources.never]\n{tg}schedule = "0 6 * * *"\n'  # never ran: due
             f'[sources.unscheduled]\n{tg}', encoding="utf-8")
-        run_monitor("flags", "--db", db_path)  # creates the database
+        Database(db_path).close()  # creates the database
         con = sqlite3.connect(db_path)
         now = dt.datetime.now(dt.timezone.utc)
         for source, ago in (("fresh", 10), ("stale", 180)):

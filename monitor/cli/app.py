@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 
+from pathlib import Path
+
 import click
 
 from .. import __version__
@@ -29,7 +31,11 @@ def config_option(f):
     )(f)
 
 
-def open_db(path: str) -> Database:
+def open_db(path: str, must_exist: bool = False) -> Database:
+    """The database at `path`; with `must_exist`, a missing file is an error (commands that only read it
+    would otherwise create an empty database and report that nothing happened)."""
+    if must_exist and not Path(path).is_file():
+        raise click.ClickException(f"no database at {path}: give --db PATH (env MONITOR_DB), or crawl or ingest first")
     try:
         return Database(path)
     except DatabaseError as exc:

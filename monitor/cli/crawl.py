@@ -207,7 +207,10 @@ def sources_cmd(config_file, fmt):
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
     rows = [{"name": s.name, "kind": s.kind, "base_url": s.base_url or "https://t.me/", **{k: v for k, v in s.options.items() if k != "base_url"}} for s in loaded.values()]
-    click.echo(render(rows, ["name", "kind", "base_url"], fmt))
+    for row in rows:  # what each kind reads: the channel, hashtag or timeline, the categories
+        row["reads"] = row.get("channel") or (f"#{row['hashtag']}" if row.get("hashtag") else None) or row.get("timeline") \
+            or ", ".join(row.get("categories") or []) or row.get("engine") or ""
+    click.echo(render(rows, ["name", "kind", "base_url", "reads"], fmt))
 
 
 @cli.command()
@@ -280,7 +283,7 @@ def runs(source, limit, db_path, fmt):
     Example:
         monitor runs --source demo-forum --limit 5
     """
-    with open_db(db_path) as db:
+    with open_db(db_path, must_exist=True) as db:
         rows = db.runs(source, limit=limit)
     for row in rows:
         row["errors"] = ", ".join(f"{k} x{v}" for k, v in json.loads(row.get("errors") or "{}").items())

@@ -6,14 +6,14 @@ import json
 
 import click
 
-from ..store.review_queries import QUEUE_SORTS
+from ..store.review_queries import FLAG_STATUSES, QUEUE_SORTS
 from .app import check_date, cli, db_option, open_db
 from .output import format_option, render, snippet
 
 FLAG_COLUMNS = ["id", "status", "severity", "score", "categories", "source", "author", "posted_at", "created_at", "url", "text"]
 OWN_FIELDS = ("id", "post_id", "score", "rules_score", "created_at", "model")
 """Fields this program wrote, not masked (masking reads an ISO time's digits as a number)."""
-FLAG_TABLE_COLUMNS = ["id", "severity", "score", "categories", "source", "author", "text"]
+FLAG_TABLE_COLUMNS = ["id", "status", "severity", "score", "categories", "source", "author", "text"]
 
 
 def flag_row(flag: dict, short: bool = False) -> dict:
@@ -57,7 +57,7 @@ def _is_iso_time(value) -> bool:
 @cli.command()
 @db_option
 @click.option("--since", metavar="DATE", help="Only flags raised on or after DATE (YYYY-MM-DD or ISO time, UTC).")
-@click.option("--status", metavar="S", help="Only flags with this status (new, confirmed, dismissed, ...).")
+@click.option("--status", type=click.Choice(FLAG_STATUSES), help="Only flags with this status.")
 @click.option("--limit", type=click.IntRange(min=1), help="At most this many flags.")
 @click.option("--sort", type=click.Choice(QUEUE_SORTS), default="severity", show_default=True,
               help="Order: most severe first, scores nearest the 0.5 threshold first (uncertain), or newest first.")
@@ -77,7 +77,7 @@ def flags(db_path, since, status, limit, sort, uncertain, fmt):
     """
     if since:
         check_date(since)
-    with open_db(db_path) as db:
+    with open_db(db_path, must_exist=True) as db:
         found = db.list_flags(since=since, status=status, limit=limit, sort=sort, uncertain=uncertain)
     rows = [flag_row(f, short=fmt == "table") for f in found]
     click.echo(render(rows, FLAG_COLUMNS, fmt, FLAG_TABLE_COLUMNS))

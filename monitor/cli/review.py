@@ -136,7 +136,9 @@ def review(action, ids, reason, note, as_user, db_path, fmt):
             return
         if not ids:
             raise click.UsageError("give the flag IDS to decide on")
-        user = db.user(as_user or "")
+        if not as_user:
+            raise click.UsageError("--as USER is needed: decisions are recorded under a user (monitor users list)")
+        user = db.user(as_user)
         if user is None or user["disabled"]:
             raise click.ClickException(f"--as: no enabled user {as_user!r} (monitor users list)")
         for flag_id in ids:

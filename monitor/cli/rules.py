@@ -50,6 +50,8 @@ def explain(text, as_json, lang, listing, db_path):
         echo "Data 279 juta penduduk diduga dijual" | monitor explain - --json
     """
     if text is None or text == "-":
+        if sys.stdin.isatty():
+            click.echo("reading the text from standard input; end it with Ctrl-D (or give TEXT as an argument)", err=True)
         text = sys.stdin.read()
     analysis = _detector(db_path=db_path).analyze(text, lang=lang, is_listing=listing)
     if as_json:

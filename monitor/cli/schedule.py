@@ -76,7 +76,7 @@ def status(fail_after, config_file, db_path, fmt):
 
     config = _config(config_file)
     limit = fail_after or config.scheduler["fail_after"]
-    with open_db(db_path) as db:
+    with open_db(db_path, must_exist=True) as db:
         rows = source_status(config, db)
     for row in rows:
         row["last_errors"] = ", ".join(f"{k} x{v}" for k, v in json.loads(row["last_errors"] or "{}").items())

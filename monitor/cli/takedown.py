@@ -75,7 +75,7 @@ def takedown_report(db_path, fmt):
     """
     from ..takedown.batches import report
 
-    with open_db(db_path) as db:
+    with open_db(db_path, must_exist=True) as db:
         rows = report(db)
     click.echo(render(rows, ["platform", "requested", "removed", "still_online", "escalated", "unreachable", "median_days_to_removal"], fmt))
 

@@ -13,6 +13,8 @@ QUEUE_ORDERS = {  # fixed SQL by name, never built from what a user typed; the f
     "newest": "f.created_at DESC, f.id DESC",
 }
 QUEUE_SORTS = tuple(QUEUE_ORDERS)
+FLAG_STATUSES = ("new", "confirmed", "dismissed", "escalated", "requested", "removed", "still_online")
+"""Every status a flag can have: review decisions, then takedown outcomes."""
 UNCERTAIN_BAND = (0.25, 0.75)
 """Scores the "uncertain only" filter keeps: either side of the 0.5 decision threshold."""
 

@@ -18,7 +18,7 @@ from rules.identifiers import MASKED_KINDS
 
 from ..escaping import write_csv
 from ..explain import segments as highlight_segments
-from ..store.review_queries import QUEUE_SORTS, fts_query
+from ..store.review_queries import FLAG_STATUSES, QUEUE_SORTS, fts_query
 from .accounts import ROLES, AccountError, add_user, authenticate, end_sessions, set_disabled
 from .i18n import LANGS
 from .review import DISMISS_REASONS, ReviewError, decide
@@ -28,7 +28,7 @@ SEVERITIES = ("critical", "high", "medium", "low")
 CATEGORIES = ("ektp_selfie", "id_documents", "database_dump", "combolist_credentials", "other_pii")
 QUEUE_PAGE = 100  # flags per queue page
 EVIDENCE_SHOWN = 500_000  # bytes of a captured page shown at most
-STATUSES = ("new", "confirmed", "dismissed", "escalated", "requested", "removed", "still_online")
+STATUSES = FLAG_STATUSES
 FIRST_DAY, LAST_DAY = dt.date(1900, 1, 1), dt.date(9998, 12, 31)  # the queue's dates are clamped to these (no overflow)
 
 
