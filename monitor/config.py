@@ -142,6 +142,14 @@ def _engine(value) -> str | None:
     return None
 
 
+def _at_most(limit: float):
+    """A finite number from 0 to `limit` (a hundred years of days or hours)."""
+    def check(value) -> str | None:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= limit
+        return None if ok else f"must be a number from 0 to {limit:g}"
+    return check
+
+
 def _zone(value) -> str | None:
     if not isinstance(value, str):
         return "must be a string: an IANA zone such as Asia/Jakarta, or an offset such as +07:00"
@@ -181,12 +189,12 @@ COMMON = {
 KINDS = {
     "forum": ({"engine": _engine, "selectors": _selectors, "login": _login,
                "timezone": _zone,  # the board's zone for printed times without an offset (default: the engine's)
-               "recheck_days": _non_negative,  # threads with a post this recent are re-read for edits and deletions
-               "recheck_hours": _non_negative},  # ... when last read this long ago
+               "recheck_days": _at_most(36_500),  # threads with a post this recent are re-read for edits and deletions
+               "recheck_hours": _at_most(876_000)},  # ... when last read this long ago
               {"base_url", "engine"}),
     "telegram": ({"channel": _channel}, {"channel"}),
     "mastodon": ({"hashtag": _hashtag, "timeline": _timeline}, {"base_url"}),
-    "discourse": ({"categories": _categories, "recheck_days": _non_negative, "recheck_hours": _non_negative}, {"base_url"}),
+    "discourse": ({"categories": _categories, "recheck_days": _at_most(36_500), "recheck_hours": _at_most(876_000)}, {"base_url"}),
 }
 
 

@@ -55,16 +55,19 @@ def zone_of(name: str) -> dt.tzinfo:
         raise ZoneError(f"{name!r} is not a time zone: use an IANA name such as Asia/Jakarta, or an offset such as +07:00") from None
 
 
-def in_utc(value: dt.datetime, zone: dt.tzinfo = UTC) -> str:
+def in_utc(value: dt.datetime, zone: dt.tzinfo = UTC) -> str | None:
     """ISO 8601 in UTC to the second, one form for every kind; a naive `value` is a wall-clock time in `zone`."""
     if value.tzinfo is None:
         value = value.replace(tzinfo=zone)
-    return value.astimezone(UTC).replace(microsecond=0).isoformat()
+    try:
+        return value.astimezone(UTC).replace(microsecond=0).isoformat()
+    except OverflowError:  # year 1 or 9999 moved across midnight: no such instant to store
+        return None
 
 
 def iso_to_utc(raw: str | None) -> str | None:
     """An ISO 8601 date with an offset ('...+0000', '...000Z') in UTC; None when it has none or is not ISO."""
-    if not raw:
+    if not raw or not isinstance(raw, str):
         return None
     try:
         value = dt.datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
@@ -116,7 +119,10 @@ def _parse_relative(text: str, zone: dt.tzinfo, now: dt.datetime | None) -> str 
     m = _AGO.search(lower)
     if m:
         unit = {"second": "seconds", "detik": "seconds", "minute": "minutes", "menit": "minutes", "hour": "hours", "jam": "hours"}
-        value = now - dt.timedelta(**{unit[m.group(2)]: int(m.group(1))})
+        try:  # an elapsed time: counted on UTC, not on a wall clock that may have moved for daylight saving
+            value = now.astimezone(UTC) - dt.timedelta(**{unit[m.group(2)]: int(m.group(1))})
+        except OverflowError:
+            return None
         return in_utc(value.replace(second=0, microsecond=0))
     for word, days_back in _RELATIVE_DAYS.items():
         if lower.startswith(word):
@@ -128,6 +134,9 @@ def _parse_relative(text: str, zone: dt.tzinfo, now: dt.datetime | None) -> str 
                 hour = hour % 12 + (12 if t.group(3).lower() == "p" else 0)
             if hour > 23 or minute > 59:
                 return None
-            day = now.date() - dt.timedelta(days=days_back)
+            try:
+                day = now.date() - dt.timedelta(days=days_back)
+            except OverflowError:
+                return None
             return in_utc(dt.datetime(day.year, day.month, day.day, hour, minute), zone)
     return None

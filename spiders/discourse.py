@@ -30,6 +30,7 @@ from .text import extract
 
 MAX_TOPIC_PAGES = 500  # 10,000 posts at Discourse's 20 a page: a bound for hostile post counts
 QUOTE = "aside.quote blockquote"
+SYSTEM_POST_TYPES = (2, 3)  # moderator actions and small actions ("closed", "pinned", "split")
 DROP = ("aside.quote",)
 
 
@@ -44,7 +45,11 @@ def _json(response) -> dict | None:
 def topic_rows(data: dict) -> list[dict]:
     """The topics of a topic list answer, each a dict with at least an integer `id`."""
     topics = ((data.get("topic_list") or {}).get("topics")) if isinstance(data.get("topic_list"), dict) else None
-    return [t for t in topics or [] if isinstance(t, dict) and isinstance(t.get("id"), int)]
+    return [t for t in topics if isinstance(t, dict) and _is_int(t.get("id"))] if isinstance(topics, list) else []
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def topic_marker(topic: dict) -> str:
@@ -69,16 +74,21 @@ def parse_topic_posts(data: dict, base_url: str, source: str, categories: dict[i
     """The posts of a `/t/{id}.json` answer (first or later page), as `Post` items."""
     title = str(data.get("title") or data.get("fancy_title") or "")
     thread_url = topic_url(base_url, data.get("slug"), data.get("id"))
-    board = categories.get(data.get("category_id"), "")
+    category = data.get("category_id")
+    board = categories.get(category, "") if isinstance(category, int) else ""
+    stream = data.get("post_stream") if isinstance(data.get("post_stream"), dict) else {}
+    listed = stream.get("posts") if isinstance(stream.get("posts"), list) else []
     fetched = now_iso()
     posts = []
-    for post in ((data.get("post_stream") or {}).get("posts") or []):
-        if not isinstance(post, dict) or not isinstance(post.get("id"), int) or post.get("deleted_at"):
+    for post in listed:
+        if not isinstance(post, dict) or not _is_int(post.get("id")) or post.get("deleted_at"):
+            continue
+        if post.get("post_type") in SYSTEM_POST_TYPES:  # "This topic is now pinned": the forum talking, not a member
             continue
         number = post.get("post_number")
         url = f"{thread_url}/{number}" if isinstance(number, int) else thread_url
-        body = extract(str(post.get("cooked") or ""), url, drop=DROP, quote=QUOTE)
-        created = str(post.get("created_at") or "")
+        body = extract(post["cooked"] if isinstance(post.get("cooked"), str) else "", url, drop=DROP, quote=QUOTE)
+        created = post["created_at"] if isinstance(post.get("created_at"), str) else ""
         posts.append(Post(
             source=source,
             kind="discourse",
@@ -88,7 +98,7 @@ def parse_topic_posts(data: dict, base_url: str, source: str, categories: dict[i
             thread_url=thread_url,
             thread_title=title,
             board=board,
-            author=str(post.get("username") or post.get("name") or ""),
+            author=next((v for v in (post.get("username"), post.get("name")) if isinstance(v, str) and v), ""),
             posted_at=iso_to_utc(created),
             posted_raw=created,
             text=body.text,
@@ -206,13 +216,13 @@ class DiscourseSpider(ErrorCounterMixin, scrapy.Spider):
 
     def parse_topic(self, response):
         data = self._answer(response)
-        if data is None or not isinstance(data.get("id"), int):
+        if data is None or not _is_int(data.get("id")):
             return
         posts = parse_topic_posts(data, self.base_url, self.source, self.category_names)
         yield from with_evidence(posts, response)
         keys = response.meta.get("post_keys", []) + [p["post_id"] for p in posts]
         page = response.meta.get("topic_page", 1)
-        stream = (data.get("post_stream") or {}).get("stream")
+        stream = data["post_stream"].get("stream") if isinstance(data.get("post_stream"), dict) else None
         chunk = data.get("chunk_size") if isinstance(data.get("chunk_size"), int) and data["chunk_size"] > 0 else 20
         if isinstance(stream, list):  # the first page lists every post id: that says how many pages there are
             response.meta["topic_pages"] = min(math.ceil(len(stream) / chunk), MAX_TOPIC_PAGES)

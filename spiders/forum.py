@@ -30,7 +30,7 @@ from .items import Post, ThreadComplete
 from .middlewares import origin
 from .presets import load_preset
 from .session import LoginMixin, StateDir
-from .text import extract
+from .text import extract, safe_join
 
 
 def now_iso() -> str:
@@ -60,7 +60,10 @@ def clean_url(url: str, drop_params: list[str] | tuple = ()) -> str:
 def _clean_link(response, href: str, preset: dict | None) -> str | None:
     """An absolute http(s) link without the preset's dropped parameters, or None if it is to be skipped."""
     urls = preset.get("urls", {}) if preset else {}
-    url = clean_url(response.urljoin(href.strip()), urls.get("drop_params", ()))
+    try:
+        url = clean_url(response.urljoin(href.strip()), urls.get("drop_params", ()))
+    except ValueError:  # a link no URL parser reads (http://[::1/x): skipped, the page is still read
+        return None
     if not url.startswith(("http://", "https://")) or any(s in url for s in urls.get("skip", ())):
         return None
     return url
@@ -151,6 +154,9 @@ def board_rows(response, preset: dict) -> list[tuple[str, str]]:
     return out
 
 
+MAX_POSTS_PER_PAGE = 500
+"""Posts read from one page; engines show 10 to 50."""
+
 MAX_DATE_HTML = 20_000
 """Characters of a post's date element parsed: a date is short, a hostile page's element need not be."""
 
@@ -199,15 +205,21 @@ def permalink(node, response, t: dict, thread_url: str, post_id: str | None, dro
         for alternative in _alternatives(t["permalink"]):
             href = node.css(alternative).xpath("@href").get()
             if href:
-                url = response.urljoin(href.strip())
-                if url.startswith(("http://", "https://")):
-                    fragment = urlsplit(url).fragment  # the anchor opens the post: kept, unlike in page links
+                try:
+                    url = response.urljoin(href.strip())
+                    parts = urlsplit(url)
+                except ValueError:
+                    continue
+                if url.startswith(("http://", "https://")) and parts.hostname:
+                    fragment = parts.fragment  # the anchor opens the post: kept, unlike in page links
                     url = clean_url(url, drop_params)
                     return f"{url}#{fragment}" if fragment else url
     if post_id and t.get("post_url"):
         m = re.search(t.get("thread_id_pattern", r"$^"), thread_url)
         if m or "{thread}" not in t["post_url"]:
-            return response.urljoin(t["post_url"].format(post=post_id, thread=m.group(1) if m else ""))
+            url = safe_join(response.url, t["post_url"].format(post=post_id, thread=m.group(1) if m else ""))
+            if url:
+                return url
     return f"{thread_url}#post-{post_id}" if post_id else response.url
 
 
@@ -224,7 +236,11 @@ def parse_thread(response, preset: dict, source: str, zone: dt.tzinfo = UTC) -> 
     now = dt.datetime.now(UTC)
     posts = []
     drop = tuple(t.get("drop", ()))
-    for node in response.css(t["posts"]):
+    nodes = response.css(t["posts"])
+    inside = {id(el.root) for el in nodes}
+    for node in nodes[:MAX_POSTS_PER_PAGE]:
+        if any(id(parent) in inside for parent in node.root.iterancestors()):  # a post inside a post: read with it
+            continue
         if t.get("not_posts") and node.css(t["not_posts"]):
             continue
         post_id = None
@@ -262,7 +278,7 @@ def parse_thread(response, preset: dict, source: str, zone: dt.tzinfo = UTC) -> 
     return posts
 
 
-_PAGE_SUFFIX = re.compile(r"(?:/page-\d+/?|-page-\d+(?=\.html$))$")
+_PAGE_SUFFIX = re.compile(r"/page-\d+/?$|-page-\d+(?=\.html$)")
 
 
 def canonical_thread_url(url: str) -> str:
@@ -273,6 +289,7 @@ def canonical_thread_url(url: str) -> str:
     """
     parts = urlsplit(url)
     query = "&".join(p for p in parts.query.split("&") if p and not p.startswith(("page=", "start=")))
+    query = _PAGE_SUFFIX.sub(lambda m: "/" if m.group(0).startswith("/") else "", query)  # index.php?threads/x.1/page-2
     path = _PAGE_SUFFIX.sub(lambda m: "/" if m.group(0).startswith("/") else "", parts.path)
     return parts._replace(path=path, query=query, fragment="").geturl()
 
@@ -386,6 +403,8 @@ class ForumSpider(ErrorCounterMixin, LoginMixin, scrapy.Spider):
             yield from self.relogin(response)
             return
         posts = parse_thread(response, self.preset, self.source, self.zone)
+        if not posts:  # a thread page without a post: the theme no longer matches the preset (the run says so)
+            self.crawler.stats.inc_value("monitor/thread_pages_empty")
         if posts and not response.meta.get("post_keys"):  # the thread's first page: its first post opens it
             posts[0]["opens_thread"] = True
         yield from with_evidence(posts, response)

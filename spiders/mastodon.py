@@ -43,6 +43,15 @@ def attachment_urls(attachments) -> list[str]:
     return urls
 
 
+def _str(value) -> str:
+    """A field that should be text; anything else a hostile instance sends is read as empty."""
+    return value if isinstance(value, str) else ""
+
+
+def _dict(value) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
 def parse_statuses(statuses: list, source: str) -> list[Post]:
     """Posts from a list of Mastodon status objects (reblogs are read as the original status)."""
     posts = []
@@ -50,30 +59,32 @@ def parse_statuses(statuses: list, source: str) -> list[Post]:
     for status in statuses:
         if not isinstance(status, dict):
             continue
-        original = status.get("reblog") or status
-        account = original.get("account") or {}
-        body = extract(original.get("content") or "", original.get("url") or "")
+        original = status["reblog"] if isinstance(status.get("reblog"), dict) else status
+        account = _dict(original.get("account"))
+        url = _str(original.get("url"))
+        body = extract(_str(original.get("content")), url)
         text = body.text
-        if original.get("spoiler_text"):
+        if _str(original.get("spoiler_text")):
             text = f"{original['spoiler_text']}\n{text}"
         images = attachment_urls(original.get("media_attachments"))
+        tags = [t for t in original.get("tags") or [] if isinstance(t, dict)] if isinstance(original.get("tags"), list) else []
         posts.append(
             Post(
                 source=source,
                 kind="mastodon",
                 post_id=str(original.get("id")),
-                url=original.get("url") or original.get("uri") or "",
-                page_url=original.get("url") or "",
-                thread_url=original.get("url") or "",
+                url=url or _str(original.get("uri")),
+                page_url=url,
+                thread_url=url,
                 thread_title="",
-                board=", ".join("#" + t.get("name", "") for t in original.get("tags") or []),
-                author=account.get("acct") or account.get("username") or "",
+                board=", ".join("#" + _str(t.get("name")) for t in tags),
+                author=_str(account.get("acct")) or _str(account.get("username")),
                 posted_at=iso_to_utc(original.get("created_at")),
-                posted_raw=original.get("created_at") or "",
+                posted_raw=_str(original.get("created_at")),
                 text=text,
                 quoted="",
                 images=images + [u for u in body.images if u not in images],
-                forwarded_from=(status.get("account") or {}).get("acct") if status.get("reblog") else None,
+                forwarded_from=_str(_dict(status.get("account")).get("acct")) or None if original is not status else None,
                 fetched_at=fetched,
             )
         )

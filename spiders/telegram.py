@@ -16,7 +16,7 @@ from .dates import iso_to_utc
 from .evidence import with_evidence
 from .forum import now_iso
 from .items import Post
-from .text import MAX_POST_CHARS, extract
+from .text import MAX_POST_CHARS, extract, safe_join
 
 MAX_LINKS = 100
 """Addresses behind link text kept per message (a hostile message can hold thousands)."""
@@ -26,10 +26,13 @@ _BG_URL = re.compile(r"background-image:\s*url\(['\"]?([^'\")]+)")
 
 def parse_views(raw: str) -> int | None:
     """'1.2K' -> 1200, '3M' -> 3000000, '845' -> 845."""
-    m = re.fullmatch(r"\s*([\d.,]+)\s*([KMkm]?)\s*", raw or "")
-    if not m:
+    m = re.fullmatch(r"\s*(\d+(?:[.,]\d+)?)\s*([KMkm]?)\s*", raw or "")
+    if not m:  # '1.2.3K', '...': not a count
         return None
-    number = float(m.group(1).replace(",", "."))
+    digits = m.group(1)
+    if not m.group(2) and re.fullmatch(r"\d{1,3}[.,]\d{3}", digits):  # '1,234' is a thousands separator, not 1.234
+        digits = digits.replace(",", "").replace(".", "")
+    number = float(digits.replace(",", "."))
     return int(round(number * {"": 1, "k": 1_000, "m": 1_000_000}[m.group(2).lower()]))
 
 
@@ -56,7 +59,7 @@ def pictures(node, response) -> list[str]:
             continue
         m = _BG_URL.search(el.attrib["style"])
         if m:
-            url = response.urljoin(m.group(1))
+            url = safe_join(response.url, m.group(1))
             if url.startswith(("http://", "https://")) and url not in urls:
                 urls.append(url)
     return urls
@@ -121,7 +124,7 @@ def parse_channel_page(response, source: str) -> list[Post]:
                 source=source,
                 kind="telegram",
                 post_id=data_post,
-                url=response.urljoin(link) if link else response.url,
+                url=(safe_join(response.url, link) if link else "") or response.url,
                 page_url=response.url,
                 thread_url=response.url.split("?")[0],
                 thread_title=title or channel,
@@ -147,7 +150,7 @@ def has_preview(response) -> bool:
 
 def older_page(response) -> str | None:
     href = response.css("a.tme_messages_more::attr(href)").get() or response.css("link[rel=prev]::attr(href)").get()
-    return response.urljoin(href) if href and "before=" in href else None
+    return (safe_join(response.url, href) or None) if href and "before=" in href else None
 
 
 class TelegramSpider(ErrorCounterMixin, scrapy.Spider):

@@ -17,6 +17,8 @@ from bs4 import BeautifulSoup, NavigableString
 
 MAX_POST_CHARS = 200_000
 MAX_IMAGES = 50
+MAX_QUOTES = 50
+"""Quotes kept per post; nested quotes are read inside the outermost one."""
 _BLOCKS = ["p", "div", "li", "tr", "blockquote", "pre", "h1", "h2", "h3", "h4", "h5", "h6", "table", "ul", "ol"]
 
 
@@ -36,7 +38,7 @@ def extract(html: str, base_url: str = "", drop: tuple[str, ...] = (), quote: st
         bad.decompose()
     out = Fragment()
     if quote:
-        quotes = [copy.copy(el) for el in soup.select(quote)]  # copies: the chrome removed here stays in the page
+        quotes = [copy.copy(el) for el in outermost(soup.select(quote))[:MAX_QUOTES]]  # copies: chrome removed here stays
         for el in quotes:
             for selector in quote_drop:
                 for part in el.select(selector):
@@ -50,11 +52,19 @@ def extract(html: str, base_url: str = "", drop: tuple[str, ...] = (), quote: st
             img.replace_with(img.get("alt") or "")
             continue
         src = (img.get("data-src") or img.get("src") or "").strip()
-        url = urljoin(base_url, src) if src and not src.startswith("data:") else ""
+        url = safe_join(base_url, src) if src and not src.startswith("data:") else ""
         if url.startswith(("http://", "https://")) and url not in out.images and len(out.images) < MAX_IMAGES:
             out.images.append(url)
     out.text = _text_of(soup)
     return out
+
+
+def safe_join(base: str, link: str) -> str:
+    """`urljoin`, or '' for a link no URL parser reads (`http://[::1/x`): one bad tag must not lose a page."""
+    try:
+        return urljoin(base, link)
+    except ValueError:
+        return ""
 
 
 def is_smiley(img) -> bool:
@@ -62,6 +72,12 @@ def is_smiley(img) -> bool:
     classes = " ".join(img.get("class") or []).lower()
     src = (img.get("src") or "").lower()
     return "smili" in classes or "smiley" in classes or "emoji" in classes or "/smilies/" in src or "/smileys/" in src
+
+
+def outermost(elements: list) -> list:
+    """The elements not inside another of them (nested quotes match a quote selector at every level)."""
+    chosen = set(map(id, elements))
+    return [el for el in elements if not any(id(parent) in chosen for parent in el.parents)]
 
 
 def html_to_text(html: str, drop: tuple[str, ...] = ()) -> str:

@@ -102,5 +102,9 @@ def test_a_run_is_judged_by_what_it_read():
     assert status == "degraded" and "6 pages were fetched but no post was read" in reason
     status, reason = judge(run(posts=5, **{"depth/request_ignored_count": 3}), 0, log)
     assert status == "degraded" and "max_depth reached: 3 links not followed" in reason
+    status, reason = judge(run(posts=5, **{"spider_exceptions/ValueError": 2}), 0, log)
+    assert status == "degraded" and "2 pages could not be read (ValueError x2)" in reason
+    status, reason = judge(run(**{"monitor/threads_unchanged": 9, "monitor/thread_pages_empty": 4}), 0, log)
+    assert status == "degraded" and "4 thread pages had no post" in reason  # a broken theme is not a quiet day
     status, reason = judge(run(posts=5, **{"downloader/response_status_count/503": 7}), 0, log)
     assert status == "failed" and "7 of 13 requests failed (503 x7)" in reason

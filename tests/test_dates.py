@@ -41,6 +41,16 @@ def test_zones_by_name_or_offset_and_bad_ones_named():
             zone_of(bad)
     assert iso_to_utc("2024-11-12T03:43:23-07:00") == "2024-11-12T10:43:23+00:00"
     assert iso_to_utc("2024-11-12T03:43:23") is None  # no offset: not guessed here
+    assert iso_to_utc("9999-12-31T23:59:59-01:00") is None and iso_to_utc(5) is None  # no such instant; not text
+    assert parse_printed("01-01-0001, 01:00 AM", ["%m-%d-%Y, %I:%M %p"], zone_of("+07:00"), NOW) is None
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "1e9", "-1"])
+def test_recheck_values_that_would_overflow_are_refused(tmp_path, value):
+    config = tmp_path / "s.toml"
+    config.write_text(f'[sources.f]\nkind = "forum"\nengine = "mybb"\nbase_url = "http://x.example/"\nrecheck_days = {value}\n')
+    result = run_monitor("sources", "--config", str(config))
+    assert result.returncode != 0 and "sources.f.recheck_days: must be a number from 0 to 36500" in result.stderr
 
 
 def test_a_bad_timezone_in_the_sources_file_is_refused(tmp_path):

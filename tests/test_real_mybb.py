@@ -107,15 +107,19 @@ def test_every_post_as_mybb_recorded_it(tmp_path, name):
     assert status == "ok", reason
 
 
-def test_a_second_crawl_with_nothing_changed_fetches_only_the_index_and_boards(tmp_path):
-    site = SavedSite("mybb18-default")
+@pytest.mark.parametrize("name", ["mybb18-default", "mybb18-seo"])
+def test_a_second_crawl_with_nothing_changed_fetches_only_the_index_and_boards(tmp_path, name):
+    site = SavedSite(name)
     with SiteServer(site) as srv:
         crawl(tmp_path, srv, site)
         srv.requests.clear()
         result, con = crawl(tmp_path, srv, site)
         again = list(srv.requests)
-    assert again and not [r for r in again if "showthread.php" in r], again
-    assert {r for r in again if "forumdisplay.php" in r or r.startswith("/index.php") or r == "/"}, again
+    assert again and not [r for r in again if "showthread.php" in r or r.startswith("/thread-")], again
+    assert {r for r in again if "forumdisplay.php" in r or r.startswith(("/index.php", "/forum-")) or r == "/"}, again
+    threads = {t for (t,) in con.execute("SELECT thread_url FROM posts")}
+    assert len(threads) == len(record(name)["threads"]), sorted(threads)  # every page of a thread is one thread
+    assert con.execute("SELECT count(*) FROM threads").fetchone()[0] == len(threads)
     status, reason = con.execute("SELECT status, reason FROM crawl_runs ORDER BY id DESC").fetchone()
     assert status == "ok", reason  # a quiet day is not a degraded run
 
@@ -130,7 +134,7 @@ def test_a_reply_an_edit_and_a_deletion_are_each_seen_by_the_next_crawl(tmp_path
     assert len(added) == len(deleted) == len(edited) == 1
     site = SavedSite("mybb18-default")
     # Every thread counts as recent and due for a recheck: the fixtures' dates are fixed, the test's clock is not.
-    extra = "recheck_days = 100000\nrecheck_hours = 0"
+    extra = "recheck_days = 36500\nrecheck_hours = 0"
     with SiteServer(site) as srv:
         crawl(tmp_path, srv, site, extra)
         srv.site = SavedSite("mybb18-default/state-b")
@@ -151,3 +155,19 @@ def test_pages_of_a_board_or_thread_do_not_count_as_depth(tmp_path):
         result, con = crawl(tmp_path, srv, site, "max_depth = 3")  # index -> board -> sub-forum -> thread
     stored = {k for (k,) in con.execute("SELECT post_key FROM posts")}
     assert stored == {str(p["pid"]) for p in record("mybb18-default")["posts"]}, result.stderr
+
+
+def test_one_unreadable_image_address_loses_nothing(tmp_path):
+    """A member's [img] with an address no URL parser reads must not cost the page, its thread or the run."""
+    site = SavedSite("mybb18-default")
+    page = site.page("/showthread.php", "tid=7")
+    hostile = page.replace(b'<div class="post_body', b'<img src="http://[::1/x.png"><a href="http://[::1/">x</a><div class="post_body', 1)
+    assert hostile != page
+    with SiteServer(site) as srv:
+        from sitesrv import send
+        srv.handlers["/showthread.php?tid=7"] = lambda h: send(h, 200, hostile.replace(site.origin.encode(), srv.url.encode()))
+        result, con = crawl(tmp_path, srv, site)
+    stored = {k for (k,) in con.execute("SELECT post_key FROM posts")}
+    assert stored == {str(p["pid"]) for p in record("mybb18-default")["posts"]}, result.stderr
+    status, reason = con.execute("SELECT status, reason FROM crawl_runs").fetchone()
+    assert status == "ok", reason

@@ -79,3 +79,13 @@ def test_source_overrides_change_one_selector_and_keep_the_rest():
     assert preset["thread"]["author"] == "span.poster"
     assert preset["thread"]["body"] == load_preset("mybb")["thread"]["body"]
     assert load_preset("mybb")["thread"]["author"] != "span.poster"  # the shared preset is untouched
+
+
+def test_posts_nested_in_posts_are_read_once_with_the_outermost():
+    from scrapy.http import HtmlResponse
+
+    inner = '<div class="post" id="post_{n}"><div class="post_body">words {n}</div>'
+    page = '<div id="posts">' + "".join(inner.format(n=n) for n in range(400)) + "</div>" * 401
+    posts = parse_thread(HtmlResponse(url="https://f.example/showthread.php?tid=1", body=page.encode(), encoding="utf-8"),
+                         load_preset("mybb"), "s")
+    assert [p["post_id"] for p in posts] == ["0"] and "words 399" in posts[0]["text"]

@@ -265,6 +265,8 @@ def to_item(row: dict, source: str) -> dict:
             raise ValueError(f"posted_at: {_short(posted_raw)!r} is not an ISO 8601 date") from None
         # With an offset: stored in UTC like crawled dates. A bare date or a time without an offset is kept as given.
         posted_at = in_utc(parsed) if parsed.tzinfo is not None else parsed.isoformat()
+        if posted_at is None:
+            raise ValueError(f"posted_at: {_short(posted_raw)!r} is out of range")
     images = row.get("images") or []
     if isinstance(images, str):
         images = _field(row, "images")

@@ -269,8 +269,12 @@ def degraded(run: dict, stats: dict, posts: int, ok_pages: int) -> tuple[str, st
         reasons.append(f"max_pages reached: {stats['monitor/max_pages_reached']} links not followed")
     if stats.get("depth/request_ignored_count"):
         reasons.append(f"max_depth reached: {stats['depth/request_ignored_count']} links not followed")
-    if stats.get("monitor/pages_cut"):
-        reasons.append(f"{stats['monitor/pages_cut']} next-page links not followed")
+    if stats.get("monitor/thread_pages_empty"):
+        reasons.append(f"{stats['monitor/thread_pages_empty']} thread pages had no post (has the site's markup changed?)")
+    crashed = {k.split("/", 1)[1]: v for k, v in stats.items() if k.startswith("spider_exceptions/")}
+    if crashed:
+        pages = sum(crashed.values())
+        reasons.append(f"{pages} pages could not be read ({', '.join(f'{k} x{v}' for k, v in sorted(crashed.items()))})")
     return ("degraded", "; ".join(reasons)) if reasons else ("ok", None)
 
 
