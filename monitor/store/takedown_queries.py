@@ -25,6 +25,29 @@ class TakedownQueries:
             params.append(since)
         return self._dicts(sql + " ORDER BY f.id", params)
 
+    def flags_to_share(self, status: str = "confirmed", since: str | None = None) -> list[dict]:
+        """Active flags of `status` (created since `since`) with their posts and identifiers, for CTI exports.
+
+        Identifiers come as stored: kind, keyed fingerprint and masked form, never the full number.
+        """
+        sql = """
+            SELECT f.id AS flag_id, f.status, f.severity, f.score, f.categories, f.created_at, f.updated_at,
+                   p.id AS post_row, p.source, p.kind, p.url, p.page_url, p.author, p.thread_title, p.board,
+                   p.posted_at, p.first_seen, p.last_seen, p.evidence_sha, p.text
+            FROM flags f JOIN posts p ON p.id = f.post_id
+            WHERE f.active = 1 AND f.status = ?
+        """
+        params: list = [status]
+        if since:
+            sql += " AND f.created_at >= ?"
+            params.append(since)
+        rows = self._dicts(sql + " ORDER BY f.id", params)
+        for row in rows:
+            row["categories"] = json.loads(row["categories"] or "[]")
+            row["identifiers"] = self._dicts(
+                "SELECT kind, fingerprint, masked FROM identifiers WHERE post_id = ? ORDER BY kind, masked", [row["post_row"]])
+        return rows
+
     def create_batch(self, platform: str, user: str, fmt: str, out_dir: str, rows: list[dict]) -> int:
         now = _now()
         with self.db.atomic():
