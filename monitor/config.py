@@ -21,6 +21,7 @@ from spiders.presets import PresetError, check_overrides, load_preset
 from spiders.session import LOGIN_KEYS
 
 from .crawl.scheduling import DEFAULT_TIMEZONE, Schedule, build_trigger, timezone_of
+from .report.alerts import Alerts, parse_alerts
 
 DEFAULT_CONFIG = "data/sources.toml"
 
@@ -57,6 +58,7 @@ class Config:
     schedules: dict[str, Schedule]  # source name -> its schedule
     scheduler: dict
     path: str = ""
+    alerts: Alerts = field(default_factory=Alerts)
 
 
 def _url(value) -> str | None:
@@ -242,9 +244,13 @@ def _scheduler_settings(table, where: str) -> dict:
 
 def parse_config(doc: dict, where: str) -> Config:
     """Validate a whole configuration document: sources, groups and scheduler settings."""
-    unknown = set(doc) - {"sources", "groups", "scheduler"}
+    unknown = set(doc) - {"sources", "groups", "scheduler", "alerts"}
     if unknown:
-        raise ConfigError(f"{where}: unknown top-level key(s) {sorted(unknown)}; known: groups, scheduler, sources")
+        raise ConfigError(f"{where}: unknown top-level key(s) {sorted(unknown)}; known: alerts, groups, scheduler, sources")
+    try:
+        alerts = parse_alerts(doc.get("alerts"))
+    except ValueError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
     scheduler = _scheduler_settings(doc.get("scheduler"), where)
     sources = _parse_source_tables(doc, where)
     schedules = {}
@@ -276,7 +282,7 @@ def parse_config(doc: dict, where: str) -> Config:
             raise ConfigError(f"{where}: {path}: needs schedule (cron) or every (interval)")
         for member in members:
             schedules[member] = found
-    return Config(sources, schedules, scheduler, where)
+    return Config(sources, schedules, scheduler, where, alerts)
 
 
 def _parse_source_tables(doc: dict, where: str) -> dict[str, Source]:

@@ -32,7 +32,7 @@ def check_storage(db_path: str) -> bytes:
     return secret_key(db_path)
 
 
-def crawl_sources(sources: list[Source], db_path: str, time_limit: float, log_days: int = 30) -> list[dict]:
+def crawl_sources(sources: list[Source], db_path: str, time_limit: float, log_days: int = 30, alerts=None) -> list[dict]:
     """Crawl each source under its lock; a source another process is crawling is skipped, and said so."""
     from ..crawl.runner import Skipped, crawl_source
 
@@ -40,7 +40,7 @@ def crawl_sources(sources: list[Source], db_path: str, time_limit: float, log_da
     for source in sources:
         click.echo(f"Crawling {source.name} ({source.kind}) ...", err=True)
         live = sys.stderr.isatty()
-        run = crawl_source(source, db_path, time_limit=time_limit, log_days=log_days,
+        run = crawl_source(source, db_path, alerts=alerts, time_limit=time_limit, log_days=log_days,
                            progress=_progress_printer(source.name) if live else None)
         if isinstance(run, Skipped):
             click.echo(f"  skipped: {run.reason}", err=True)
@@ -53,6 +53,8 @@ def crawl_sources(sources: list[Source], db_path: str, time_limit: float, log_da
         if run["status"] != "ok":
             log = f" (log: {run['log']})" if run.get("log") else ""
             click.echo(f"  {source.name}: {run['reason']}{log}", err=True)
+        for var, problem in (run.get("alerts_failed") or {}).items():
+            click.echo(f"  {source.name}: alert through ${var} not sent: {problem}", err=True)
         runs.append(run)
     return runs
 
@@ -128,7 +130,7 @@ def crawl(sources, due, config_file, db_path, time_limit):
             click.echo("nothing is due", err=True)
             return
     check_storage(db_path)
-    runs = crawl_sources(selected, db_path, time_limit or config.scheduler["time_limit"], config.scheduler["log_days"])
+    runs = crawl_sources(selected, db_path, time_limit or config.scheduler["time_limit"], config.scheduler["log_days"], config.alerts)
     with open_db(db_path) as db:
         print_summary(runs, db)
     raise_for_runs(runs)

@@ -60,7 +60,7 @@ class CrawlDaemon:
         with self.idle:
             self.running.add(name)
         try:
-            result = crawl_source(self.config.sources[name], self.db_path, time_limit=self.settings["time_limit"],
+            result = crawl_source(self.config.sources[name], self.db_path, alerts=self.config.alerts, time_limit=self.settings["time_limit"],
                                   stop=self.stop, grace=self.settings["grace_seconds"], log_days=self.settings["log_days"])
             if isinstance(result, Skipped):
                 log.warning("skipped: %s", result.reason)

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..config import Source
+from ..report.alerts import Alerts, alert_run
 from ..store import Database
 from ..store.common import open_private, private_dir, write_private
 from ..store.keys import SecretKeyError, secret_key
@@ -116,15 +117,21 @@ class Skipped:
                 f"(since {self.holder['acquired_at']})")
 
 
-def crawl_source(source: Source, db_path: str | os.PathLike, **kwargs) -> dict | Skipped:
-    """Run one source under its lock: one run per source at a time, across processes."""
+def crawl_source(source: Source, db_path: str | os.PathLike, alerts: Alerts | None = None, **kwargs) -> dict | Skipped:
+    """Run one source under its lock: one run per source at a time, across processes; then send its alerts."""
     db_path = Path(db_path).resolve()
     with Database(db_path) as db:
         holder = db.acquire_lock(source.name)
     if holder is not None:
         return Skipped(source.name, holder)
     try:
-        return run_source(source, db_path, **kwargs)
+        run = run_source(source, db_path, **kwargs)
+        if alerts and alerts.rules:
+            with Database(db_path) as db:
+                failed = alert_run(db, run, alerts)
+                if failed:
+                    run = {**db.run(run["id"]), "log": run.get("log"), "alerts_failed": failed}
+        return run
     finally:
         with Database(db_path) as db:
             db.release_lock(source.name)
