@@ -22,6 +22,7 @@ from spiders.session import LOGIN_KEYS
 
 from .crawl.scheduling import DEFAULT_TIMEZONE, Schedule, build_trigger, timezone_of
 from .report.alerts import Alerts, parse_alerts
+from .report.digest import DigestSettings, parse_digest
 
 DEFAULT_CONFIG = "data/sources.toml"
 
@@ -59,6 +60,7 @@ class Config:
     scheduler: dict
     path: str = ""
     alerts: Alerts = field(default_factory=Alerts)
+    digest: DigestSettings = field(default_factory=DigestSettings)
 
 
 def _url(value) -> str | None:
@@ -244,11 +246,12 @@ def _scheduler_settings(table, where: str) -> dict:
 
 def parse_config(doc: dict, where: str) -> Config:
     """Validate a whole configuration document: sources, groups and scheduler settings."""
-    unknown = set(doc) - {"sources", "groups", "scheduler", "alerts"}
+    unknown = set(doc) - {"sources", "groups", "scheduler", "alerts", "digest"}
     if unknown:
-        raise ConfigError(f"{where}: unknown top-level key(s) {sorted(unknown)}; known: alerts, groups, scheduler, sources")
+        raise ConfigError(f"{where}: unknown top-level key(s) {sorted(unknown)}; known: alerts, digest, groups, scheduler, sources")
     try:
         alerts = parse_alerts(doc.get("alerts"))
+        digest = parse_digest(doc.get("digest"))
     except ValueError as exc:
         raise ConfigError(f"{where}: {exc}") from None
     scheduler = _scheduler_settings(doc.get("scheduler"), where)
@@ -282,7 +285,7 @@ def parse_config(doc: dict, where: str) -> Config:
             raise ConfigError(f"{where}: {path}: needs schedule (cron) or every (interval)")
         for member in members:
             schedules[member] = found
-    return Config(sources, schedules, scheduler, where, alerts)
+    return Config(sources, schedules, scheduler, where, alerts, digest)
 
 
 def _parse_source_tables(doc: dict, where: str) -> dict[str, Source]:

@@ -28,7 +28,8 @@ def schedule(list_jobs, config_file, db_path):
     """Run the crawl scheduler in the foreground (APScheduler), or list its jobs.
 
     Sources run on their `schedule` (cron) or `every` (interval), or those of
-    a [groups.NAME] table; settings in [scheduler]. One run per source at a
+    a [groups.NAME] table; settings in [scheduler]. With `[digest] time`, the
+    previous day's digest is sent daily at that time. One run per source at a
     time, across processes; SIGTERM/SIGINT stop new runs, give running ones
     grace_seconds, then kill them and record them as interrupted.
 
@@ -40,8 +41,10 @@ def schedule(list_jobs, config_file, db_path):
     from ..crawl.daemon import CrawlDaemon
 
     config = _config(config_file)
-    if not config.schedules:
-        raise click.ClickException(f"{config.path}: no source has a schedule (add schedule = \"0 6 * * *\" or every = \"6h\")")
+    daily_digest = config.digest.time and (config.digest.to or config.digest.apprise)
+    if not config.schedules and not daily_digest:
+        raise click.ClickException(f"{config.path}: no source has a schedule (add schedule = \"0 6 * * *\" or every = \"6h\") "
+                                   "and no [digest] time is set")
     daemon = CrawlDaemon(config, db_path)
     if list_jobs:
         click.echo(render(daemon.jobs(), ["id", "source", "schedule", "next_run"], "table"))

@@ -42,6 +42,36 @@ class CrawlDaemon:
         for name, schedule in sorted(config.schedules.items()):
             self.scheduler.add_job(self.run_job, schedule.trigger(self.settings["timezone"]), id=f"crawl:{name}",
                                    name=f"crawl {name}", args=[name], replace_existing=True)
+        if self.digest_trigger():
+            self.scheduler.add_job(self.send_digest, self.digest_trigger(), id="digest", name="daily digest", replace_existing=True)
+
+    def digest_trigger(self):
+        """Daily at `[digest] time` in the scheduler's zone, when the digest has somewhere to go."""
+        from apscheduler.triggers.cron import CronTrigger
+
+        digest = self.config.digest
+        if not digest.time or not (digest.to or digest.apprise):
+            return None
+        hour, minute = digest.time.split(":")
+        return CronTrigger(hour=int(hour), minute=int(minute), timezone=self.tz)
+
+    def send_digest(self) -> list[str]:
+        """Send the previous day's digest (the day is complete at the configured time); returns what failed."""
+        from ..report.digest import build_digest, send_digest
+
+        day = dt.datetime.now(self.tz).date() - dt.timedelta(days=1)
+        try:
+            with Database(self.db_path) as db:
+                data = build_digest(db, day, self.tz, self.settings["timezone"])
+            problems = send_digest(data, self.config.digest)
+        except Exception as exc:  # a digest that cannot be made must never stop the scheduler
+            log.exception("digest of %s could not be made", day)
+            return [f"{type(exc).__name__}: {exc}"]
+        for problem in problems:
+            log.error("digest of %s not sent: %s", day, problem)
+        if not problems:
+            log.info("digest of %s sent", day)
+        return problems
 
     def jobs(self, now: dt.datetime | None = None) -> list[dict]:
         """Every job with its trigger and next run time (the scheduler need not be running)."""
@@ -51,6 +81,10 @@ class CrawlDaemon:
             trigger = schedule.trigger(self.settings["timezone"])
             nxt = trigger.get_next_fire_time(None, now)
             out.append({"id": f"crawl:{name}", "source": name, "schedule": schedule.describe(),
+                        "next_run": nxt.isoformat() if nxt else None})
+        if self.digest_trigger():
+            nxt = self.digest_trigger().get_next_fire_time(None, now)
+            out.append({"id": "digest", "source": "", "schedule": f"daily at {self.config.digest.time}",
                         "next_run": nxt.isoformat() if nxt else None})
         return out
 

@@ -31,6 +31,7 @@ from .common import (
     write_private,
 )
 from .migrations import migrations
+from .report_queries import ReportQueries
 from .review_queries import ReviewQueries
 from .takedown_queries import TakedownQueries
 
@@ -60,7 +61,7 @@ class StoredPost:
     outcome: str  # new, updated, unchanged
 
 
-class Database(ReviewQueries, TakedownQueries):
+class Database(ReviewQueries, TakedownQueries, ReportQueries):
     """An opened, migrated monitor database."""
 
     def __init__(self, path: str | os.PathLike):

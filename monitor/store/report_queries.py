@@ -1,0 +1,53 @@
+"""SQL for the digest and charts: flags, runs and takedowns in a time window, and the identifiers that link sellers."""
+
+from __future__ import annotations
+
+import json
+
+SELLER_KINDS = ("phone", "email", "telegram", "btc", "eth", "tron")
+"""Identifier kinds that point at whoever posts (contacts, wallets); identity numbers point at victims."""
+
+
+class ReportQueries:
+    db: object
+
+    def flags_created(self, start: str, end: str) -> list[dict]:
+        """Active flags raised in [start, end) with their posts (UTC ISO bounds)."""
+        rows = self._dicts(
+            "SELECT f.id AS flag_id, f.post_id, f.severity, f.score, f.categories, f.status, f.created_at, "
+            "p.source, p.kind, p.url, p.author, p.thread_title, p.text "
+            "FROM flags f JOIN posts p ON p.id = f.post_id "
+            "WHERE f.active = 1 AND f.created_at >= ? AND f.created_at < ? ORDER BY f.id", [start, end])
+        for row in rows:
+            row["categories"] = json.loads(row["categories"] or "[]")
+        return rows
+
+    def runs_between(self, start: str, end: str) -> list[dict]:
+        """Crawl and import runs started in [start, end)."""
+        rows = self._dicts("SELECT id, source, kind, status, reason, started_at, pages, posts_new, errors FROM crawl_runs "
+                           "WHERE started_at >= ? AND started_at < ? ORDER BY id", [start, end])
+        for row in rows:
+            row["errors"] = json.loads(row["errors"] or "{}")
+        return rows
+
+    def takedown_changes(self, start: str, end: str) -> dict:
+        """How many takedown requests were made, removed, escalated in [start, end)."""
+        one = lambda sql: self.db.execute(sql, [start, end]).fetchone()[0]  # noqa: E731
+        return {
+            "requested": one("SELECT count(*) FROM takedown_items WHERE requested_at >= ? AND requested_at < ?"),
+            "removed": one("SELECT count(*) FROM takedown_items WHERE removed_at >= ? AND removed_at < ?"),
+            "escalated": one("SELECT count(*) FROM takedown_items WHERE status = 'escalated' AND last_checked_at >= ? AND last_checked_at < ?"),
+            "still_online": one("SELECT count(*) FROM takedown_items WHERE status = 'still_online' AND last_checked_at >= ? AND last_checked_at < ?"),
+        }
+
+    def flag_days(self, start: str, end: str) -> list[tuple[str, str]]:
+        """(created_at, categories JSON) of the active flags raised in [start, end): the charts count them by day."""
+        return self.db.execute("SELECT created_at, categories FROM flags WHERE active = 1 AND created_at >= ? AND created_at < ?",
+                               [start, end]).fetchall()
+
+    def seller_identifiers(self) -> list[dict]:
+        """Every contact and wallet fingerprint with its post, the post's source and first sighting."""
+        marks = ",".join("?" * len(SELLER_KINDS))
+        return self._dicts(
+            f"SELECT i.post_id, i.kind, i.fingerprint, i.masked, p.source, p.first_seen, p.last_seen "
+            f"FROM identifiers i JOIN posts p ON p.id = i.post_id WHERE i.kind IN ({marks})", list(SELLER_KINDS))
