@@ -156,6 +156,8 @@ def board_rows(response, preset: dict) -> list[tuple[str, str]]:
 
 MAX_POSTS_PER_PAGE = 500
 """Posts read from one page; engines show 10 to 50."""
+MAX_NESTED_POSTS = 60
+"""Posts inside posts read from one page (broken markup nests them; no engine shows more than 60 a page)."""
 
 MAX_DATE_HTML = 20_000
 """Characters of a post's date element parsed: a date is short, a hostile page's element need not be."""
@@ -239,7 +241,9 @@ def parse_thread(response, preset: dict, source: str, zone: dt.tzinfo = UTC) -> 
     nodes = response.css(t["posts"])
     inside = {id(el.root) for el in nodes}
     for node in nodes[:MAX_POSTS_PER_PAGE]:
-        if any(id(parent) in inside for parent in node.root.iterancestors()):  # a post inside a post: read with it
+        # Broken markup (unclosed tags) nests each post in the one before, and each is still a post; a page
+        # nesting them deeper than any real page has posts is hostile, and would cost a parse per level.
+        if sum(1 for parent in node.root.iterancestors() if id(parent) in inside) > MAX_NESTED_POSTS:
             continue
         if t.get("not_posts") and node.css(t["not_posts"]):
             continue

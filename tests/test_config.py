@@ -91,5 +91,5 @@ def test_config_from_environment(tmp_path, monkeypatch):
     result = CliRunner().invoke(cli, ["sources", "--format", "csv"])
     assert result.exit_code == 0, result.output
     rows = list(csv.reader(io.StringIO(result.output, newline="")))
-    assert rows[0] == ["name", "kind", "base_url"]
-    assert ["exforum", "forum", "https://forum.example/"] in rows
+    assert rows[0] == ["name", "kind", "base_url", "reads"]
+    assert ["exforum", "forum", "https://forum.example/", "mybb"] in rows and ["stok", "telegram", "https://t.me/", "stokdata_demo"] in rows
