@@ -203,7 +203,7 @@ def test_item08_open_redirect_after_login_is_refused(accounts_site):
         response = client.login("rina", path=f"/login?next={value}")
         assert response.status_code == 302, (value, response.status_code)
         location = urlsplit(response.headers["Location"])
-        assert location.path == "/queue" and location.netloc in ("", host), (value, response.headers["Location"])
+        assert location.path == "/dashboard" and location.netloc in ("", host), (value, response.headers["Location"])
     for value, expected in (("%2Fposts%2F1%3Fx%3D1", "/posts/1?x=1"), ("%2Fqueue%3Fq%3Djual%2520data", "/queue?q=jual%20data")):
         response = Client(url).login("rina", path=f"/login?next={value}")
         assert response.status_code == 302 and response.headers["Location"].endswith(expected), (value, response.headers["Location"])

@@ -95,7 +95,8 @@ def login(browser, url: str, name: str, password: str = PASSWORD):
     page.fill('input[name="username"]', name)
     page.fill('input[name="password"]', password)
     page.click("form.login button")
-    page.wait_for_url(f"{url}/queue")
+    page.wait_for_url(f"{url}/dashboard")  # the page after login
+    page.goto(f"{url}/queue")
     return context, page
 
 

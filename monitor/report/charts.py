@@ -43,14 +43,16 @@ def stacked_bars_svg(data: dict, title: str, ylabel: str) -> str:
     matplotlib.rcParams["svg.fonttype"] = "none"  # text stays text: smaller, and readable by screen readers
     fig = Figure(figsize=(8, 3), dpi=100)
     ax = fig.add_subplot()
-    days = data["days"]
+    days = data.get("labels") or data["days"]
     bottom = [0] * len(days)
     for i, (name, counts) in enumerate(data["series"].items()):
         ax.bar(range(len(days)), counts, bottom=bottom, label=name, color=PALETTE[i % len(PALETTE)], width=0.8)
         bottom = [b + c for b, c in zip(bottom, counts)]
     step = max(1, len(days) // 10)
     ax.set_xticks(range(0, len(days), step))
-    ax.set_xticklabels([days[i][5:] for i in range(0, len(days), step)], fontsize=8)
+    short = lambda label: label[5:] if len(label) == 10 and label[4] == "-" else label  # noqa: E731  dates: MM-DD
+    ax.set_xticklabels([short(days[i]) for i in range(0, len(days), step)], fontsize=8)
+    ax.set_ylim(bottom=0)  # counts: an all-zero chart must not show negative numbers
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=10)
     ax.spines[["top", "right"]].set_visible(False)

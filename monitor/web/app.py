@@ -32,6 +32,7 @@ from .i18n import LANGS, translate
 
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+CHART_CSP = "default-src 'none'; style-src 'unsafe-inline'"
 SESSION_HOURS = 12
 
 
@@ -44,7 +45,7 @@ class SqliteInt(IntegerConverter):
 
 
 def create_app(db_path: str, secure_cookies: bool = False) -> Flask:
-    from . import views
+    from . import dashboard_views, views
     from .views import masked, wants_json
 
     app = Flask(__name__)
@@ -96,7 +97,8 @@ def create_app(db_path: str, secure_cookies: bool = False) -> Flask:
 
     @app.after_request
     def security_headers(response):
-        response.headers["Content-Security-Policy"] = CSP
+        # A chart (an SVG image with no script) styles itself; everything else gets the page's policy.
+        response.headers["Content-Security-Policy"] = CHART_CSP if response.headers.pop("X-Chart-CSP", None) else CSP
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["X-Frame-Options"] = "DENY"
         response.headers["Referrer-Policy"] = "no-referrer"
@@ -119,6 +121,7 @@ def create_app(db_path: str, secure_cookies: bool = False) -> Flask:
                 "csrf_token": session.get("csrf", "")}
 
     views.register(app)
+    dashboard_views.register(app)
     return app
 
 

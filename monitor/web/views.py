@@ -142,7 +142,7 @@ def utc_bounds(start: dt.date, end: dt.date) -> tuple[str, str]:
 def register(app) -> None:
     @app.route("/")
     def home():
-        return redirect(url_for("queue"))
+        return redirect(url_for("dashboard_page"))
 
     @app.route("/login", methods=["GET", "POST"])
     def login():
@@ -159,7 +159,7 @@ def register(app) -> None:
                 session["user"] = user["name"]
                 session["epoch"] = user.get("session_epoch") or 0
                 session["csrf"] = secrets.token_urlsafe(32)
-                return redirect(safe_next(request.args.get("next")) or url_for("queue"))
+                return redirect(safe_next(request.args.get("next")) or url_for("dashboard_page"))
             error = "bad_login"  # one message for unknown, disabled, locked and wrong: names are not told apart
         session["login_csrf"] = session.get("login_csrf") or secrets.token_urlsafe(32)
         return render_template("login.html", error=error, login_csrf=session["login_csrf"],
