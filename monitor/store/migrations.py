@@ -252,3 +252,9 @@ def m0010_learned_model(db):
     db["flags"].add_column("rules_label", str)
     db["flags"].add_column("rules_score", float)
     db["flags"].add_column("warnings", str)
+
+
+@migrations(name="0011_actor_names")
+def m0011_actor_names(db):
+    # A reviewer's name and note for a seller (an actor: posts linked by shared contacts and wallets).
+    db["actor_names"].create({"actor_id": str, "name": str, "note": str, "updated_by": str, "updated_at": str}, pk="actor_id")

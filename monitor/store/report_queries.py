@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from .common import utcnow as _now
+
 SELLER_KINDS = ("phone", "email", "telegram", "btc", "eth", "tron")
 """Identifier kinds that point at whoever posts (contacts, wallets); identity numbers point at victims."""
 
@@ -70,6 +72,32 @@ class ReportQueries:
             "WHERE status IN ('confirmed', 'dismissed', 'escalated', 'requested', 'removed', 'still_online') "
             "AND updated_at >= ? AND updated_at < ? GROUP BY week, status",
             [f"{offset_minutes:+d}", start, end]).fetchall()
+
+    def actor_names(self) -> dict[str, dict]:
+        """actor id -> {name, note, updated_by, updated_at} of the actors a reviewer named."""
+        return {r["actor_id"]: r for r in self._dicts("SELECT actor_id, name, note, updated_by, updated_at FROM actor_names")}
+
+    def name_actor(self, actor_id: str, name: str, note: str, user: str) -> None:
+        """Name and note an actor; the change goes to the audit log with what it replaced."""
+        before = self.actor_names().get(actor_id)
+        after = {"name": name, "note": note}
+        with self.db.atomic():
+            self.db.execute("INSERT INTO actor_names (actor_id, name, note, updated_by, updated_at) VALUES (?, ?, ?, ?, ?) "
+                            "ON CONFLICT(actor_id) DO UPDATE SET name = excluded.name, note = excluded.note, "
+                            "updated_by = excluded.updated_by, updated_at = excluded.updated_at",
+                            [actor_id, name, note, user, _now()])
+            self.audit(user, "actor.name", actor_id, {"name": before["name"], "note": before["note"]} if before else None, after)
+
+    def posts_of(self, post_ids: list[int]) -> list[dict]:
+        """Posts with their flag's status, categories and severity, newest first."""
+        return self._dicts(
+            "SELECT p.id, p.source, p.url, p.author, p.thread_title, p.posted_at, p.first_seen, f.status, f.severity, f.categories "
+            "FROM posts p LEFT JOIN flags f ON f.post_id = p.id WHERE p.id IN (SELECT value FROM json_each(?)) "
+            "ORDER BY p.first_seen DESC", [json.dumps(list(post_ids))])
+
+    def flag_statuses(self) -> dict[int, str]:
+        """post id -> its flag's status, for every flagged post."""
+        return dict(self.db.execute("SELECT post_id, status FROM flags").fetchall())
 
     def seller_identifiers(self) -> list[dict]:
         """Every contact and wallet fingerprint with its post, the post's source and first sighting."""

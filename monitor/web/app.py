@@ -45,7 +45,7 @@ class SqliteInt(IntegerConverter):
 
 
 def create_app(db_path: str, secure_cookies: bool = False) -> Flask:
-    from . import dashboard_views, views
+    from . import actor_views, dashboard_views, views
     from .views import masked, wants_json
 
     app = Flask(__name__)
@@ -122,6 +122,7 @@ def create_app(db_path: str, secure_cookies: bool = False) -> Flask:
 
     views.register(app)
     dashboard_views.register(app)
+    actor_views.register(app)
     return app
 
 

@@ -1,0 +1,85 @@
+"""Sellers across sources: posts grouped transitively by shared contacts and wallets, named in a real browser, audited."""
+
+import sqlite3
+
+import pytest
+from webfixtures import PASSWORD, Client, launch_browser, login, screenshot_path, served
+
+from monitor.ingest import ingest_post
+from monitor.report.actors import group_actors
+from monitor.store import Database
+from monitor.store.keys import secret_key
+from monitor.web.accounts import add_user
+from rules import Detector
+
+POSTS = [  # A and B share a phone, B and C a Telegram handle: one seller across two sources
+    ("forum", "Jual data KTP 5rb per nomor, WA 081234567890"),
+    ("tg", "Ready selfie KTP, WA 0812-3456-7890 atau telegram @toko_ktp_demo"),
+    ("tg", "Stok NIK + KK valid, order via telegram @toko_ktp_demo"),
+    ("forum", "Dijual database 1 juta baris, bayar BTC 1BoatSLRHtKNngkdXEeobR76b53LETtpyT"),
+    ("forum", "Jual data KTP murah, minat japri"),
+]
+
+
+@pytest.fixture(scope="module")
+def linked(tmp_path_factory):
+    db_path = str(tmp_path_factory.mktemp("actors") / "m.db")
+    with Database(db_path) as db:
+        for name, role in (("rina", "reviewer"), ("vito", "viewer")):
+            add_user(db, name, role, PASSWORD)
+        detector = Detector()
+        for i, (source, text) in enumerate(POSTS):
+            ingest_post(db, detector, {"source": source, "kind": "import", "post_id": str(i), "url": f"https://x.example/{i}",
+                                       "text": text}, secret_key(db_path))
+    return db_path
+
+
+def test_posts_group_by_shared_contacts_transitively(linked):
+    with Database(linked) as db:
+        actors = group_actors(db.seller_identifiers())
+    sizes = sorted(len(a.posts) for a in actors)
+    assert sizes == [1, 3], [a.as_dict() for a in actors]
+    seller = next(a for a in actors if len(a.posts) == 3)
+    assert seller.sources == {"forum", "tg"}
+    kinds = {k for k, _ in seller.identifiers.values()}
+    assert kinds == {"phone", "telegram"} and all("7890" not in m or "*" in m for _, m in seller.identifiers.values())
+
+
+def test_a_seller_of_10000_posts_is_grouped_in_one_pass():
+    rows = [{"post_id": i, "kind": "phone", "fingerprint": "same-phone", "masked": "0812****90", "source": "tg",
+             "first_seen": "2026-12-01T00:00:00+00:00", "last_seen": "2026-12-02T00:00:00+00:00"} for i in range(10_000)]
+    (actor,) = group_actors(rows)
+    assert len(actor.posts) == 10_000 and actor.as_dict()["posts"] == 10_000
+
+
+@pytest.fixture(scope="module")
+def browser():
+    yield from launch_browser()
+
+
+def test_actor_pages_and_naming_in_a_browser(linked, browser, tmp_path):
+    with served(linked) as url:
+        context, page = login(browser, url, "rina")
+        page.goto(f"{url}/actors")
+        rows = page.locator("#actors tr")
+        assert rows.count() == 3  # header + two sellers
+        page.locator("#actors a").first.click()
+        assert page.locator("#actor-posts tr").count() == 4
+        assert page.locator("#links tr").count() == 3  # the phone and the handle, each with its posts
+        page.fill('input[name="name"]', "Toko KTP <b>demo</b>")
+        page.fill('textarea[name="note"]', "same seller on the forum and Telegram")
+        page.click("form.actor-name button")
+        assert "Toko KTP <b>demo</b>" in page.locator("h1").inner_text()  # escaped, shown as text
+        assert page.locator("#actor-note").inner_text() == "same seller on the forum and Telegram"
+        page.screenshot(path=str(screenshot_path(tmp_path, "actor.png")), full_page=True)
+        context.close()
+        actor_path = page.url.split(url, 1)[1]
+        viewer = Client(url)
+        viewer.login("vito")
+        assert viewer.get(actor_path).status_code == 200
+        token = viewer.csrf()
+        assert viewer.post(actor_path, {"name": "x", "note": "", "csrf_token": token}).status_code == 403
+        assert Client(url).get("/actors").status_code in (302, 401)
+    con = sqlite3.connect(linked)
+    (who, action, after), = con.execute("SELECT user, action, after FROM audit WHERE action = 'actor.name'").fetchall()
+    assert who == "rina" and "Toko KTP" in after
