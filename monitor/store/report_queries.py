@@ -51,12 +51,12 @@ class ReportQueries:
         """(local day, severity, categories JSON, source, status, count) of active flags raised in [start, end).
 
         The day is the flag's time moved by `offset_minutes` (the team's zone; Indonesia's zones have no
-        daylight saving). One grouped scan through the created_at index, whatever the number of flags.
+        daylight saving). One grouped scan of a covering index (migration 0012), no look-up per flag.
         """
         return self.db.execute(
-            "SELECT date(f.created_at, ? || ' minutes') AS day, f.severity, f.categories, p.source, f.status, count(*) "
-            "FROM flags f JOIN posts p ON p.id = f.post_id WHERE f.active = 1 AND f.created_at >= ? AND f.created_at < ? "
-            "GROUP BY day, f.severity, f.categories, p.source, f.status", [f"{offset_minutes:+d}", start, end]).fetchall()
+            "SELECT date(created_at, ? || ' minutes') AS day, severity, categories, source, status, count(*) "
+            "FROM flags INDEXED BY idx_flags_dashboard WHERE created_at >= ? AND created_at < ? AND active = 1 "
+            "GROUP BY day, severity, categories, source, status", [f"{offset_minutes:+d}", start, end]).fetchall()
 
     def run_groups(self, start: str, end: str, offset_minutes: int) -> list[tuple]:
         """(local day, source, status, runs, posts new) of crawl runs started in [start, end)."""
