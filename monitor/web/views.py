@@ -20,7 +20,7 @@ from ..escaping import write_csv
 from ..explain import segments as highlight_segments
 from ..store.review_queries import FLAG_STATUSES, QUEUE_SORTS, fts_query
 from .accounts import ROLES, AccountError, add_user, authenticate, end_sessions, set_disabled
-from .i18n import LANGS
+from .i18n import LANGS, translate
 from .review import DISMISS_REASONS, ReviewError, decide
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
@@ -227,7 +227,8 @@ def register(app) -> None:
                 return jsonify({"error": str(exc)}), 400
             abort(400, str(exc))
         if wants_json():
-            return jsonify({"id": flag["id"], "status": flag["status"]})
+            lang = g.user.get("lang") or "id"
+            return jsonify({"id": flag["id"], "status": flag["status"], "status_label": translate(flag["status"], lang)})
         return redirect(request.referrer if (request.referrer or "").startswith(request.host_url) else url_for("queue"))
 
     @app.route("/posts/<int:post_id>", methods=["GET", "POST"])
@@ -317,3 +318,10 @@ def register(app) -> None:
         if wants_json():
             return jsonify({"error": exc.description or "forbidden"}), 403
         return render_template("error.html", message="forbidden"), 403
+
+    @app.errorhandler(404)
+    def not_found(exc):
+        """In the reader's language, like every other page (Werkzeug's own page is English)."""
+        if wants_json():
+            return jsonify({"error": "not found"}), 404
+        return render_template("error.html", message="not_found"), 404

@@ -63,7 +63,7 @@
       result = {};
     }
     if (response.ok) {
-      item.querySelector('[data-role="status"]').textContent = result.status;
+      item.querySelector('[data-role="status"]').textContent = result.status_label || result.status;
       item.classList.add("decided");
       const box = document.getElementById("notice");
       if (box) box.hidden = true;

@@ -1,0 +1,44 @@
+"""Both languages: what a person reads on the page comes from the catalogue, not raw codes or English-only text."""
+
+import pytest
+from webfixtures import PASSWORD, Client, served
+
+from monitor.ingest import ingest_post
+from monitor.store import Database
+from monitor.store.keys import secret_key
+from monitor.web.accounts import add_user
+from monitor.web.i18n import STRINGS
+from rules import Detector
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    db_path = str(tmp_path_factory.mktemp("i18n") / "m.db")
+    with Database(db_path) as db:
+        add_user(db, "rina", "reviewer", PASSWORD)
+        ingest_post(db, Detector(), {"source": "tg", "kind": "telegram", "post_id": "1", "url": "https://t.me/x/1",
+                                     "text": "Jual foto selfie e-KTP 15rb/foto, telegram @x_demo"}, secret_key(db_path))
+    with served(db_path) as url:
+        yield url
+
+
+def test_codes_are_shown_in_the_readers_language(site):
+    client = Client(site)
+    client.login("rina")
+    queue = client.get("/queue?from=2000-01-01").text
+    assert "selfie e-KTP" in queue and ">baru<" in queue  # category and status, Indonesian by default
+    missing = client.get("/posts/999999")
+    assert missing.status_code == 404 and STRINGS["not_found"][0] in missing.text
+    client.post("/lang", {"lang": "en", "csrf_token": client.csrf()})
+    assert STRINGS["not_found"][1] in client.get("/posts/999999").text
+    assert "e-KTP selfie" in client.get("/queue?from=2000-01-01").text
+
+
+def test_every_dashboard_and_actor_word_has_both_languages():
+    from monitor.report.dashboard import CHARTS
+
+    for key in [f"chart_{c}" for c in CHARTS] + ["critical", "high", "medium", "low", "ektp_selfie", "id_documents",
+                                                  "database_dump", "combolist_credentials", "other_pii", "new", "confirmed",
+                                                  "dismissed", "escalated", "requested", "removed", "still_online", "actors"]:
+        indonesian, english = STRINGS[key]
+        assert indonesian and english, key
