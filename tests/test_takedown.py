@@ -86,6 +86,8 @@ def test_batches_per_platform_with_letters_and_no_full_identity_numbers(confirme
     for letter in (letter_id, letter_en):
         assert "UU No. 27 Tahun 2022" in letter and "PP No. 71 Tahun 2019" in letter and "Permenkominfo No. 20 Tahun 2016" in letter
         assert f"{srv.url}/thread/1#pid11" in letter and f"{srv.url}/thread/2" not in letter
+    assert "dokumen identitas" in letter_id and "id_documents" not in letter_id  # categories in the letter's language
+    assert "identity documents" in letter_en and "id_documents" not in letter_en
     assert valid_niks_in(out) == [], "no full identity number in any export"
     assert con.execute("SELECT count(*) FROM flags WHERE status = 'requested'").fetchone()[0] == 4
     assert con.execute("SELECT count(*) FROM audit WHERE action = 'takedown.batch'").fetchone()[0] == 4

@@ -18,6 +18,8 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from ..labels import label
+
 from rules import mask_value
 
 from ..escaping import json_safe, md_code, md_text, spreadsheet_safe, write_csv, xml_safe
@@ -96,6 +98,8 @@ def letter_environment(templates: Path = DATA) -> Environment:
     env = Environment(loader=FileSystemLoader(str(templates)), undefined=StrictUndefined, autoescape=False,
                       keep_trailing_newline=True, finalize=_finalize)
     env.filters["url"] = lambda v: _Markdown(md_code(v))  # a code span: cannot become a link, an image or a heading
+    # "id_documents, ektp_selfie" -> "dokumen identitas, selfie e-KTP" in the letter's language
+    env.filters["words"] = lambda v, lang: ", ".join(label(code.strip(), lang) for code in str(v or "").split(",") if code.strip())
     return env
 
 

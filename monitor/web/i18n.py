@@ -1,5 +1,7 @@
 """The review page's words in Bahasa Indonesia and English; each user picks one."""
 
+from ..labels import LABELS
+
 LANGS = ("id", "en")
 
 STRINGS = {
@@ -18,7 +20,6 @@ STRINGS = {
     "search_needs_words": ("Pencarian membutuhkan huruf atau angka.", "A search needs letters or digits."),
     "no_decisions": ("Belum ada keputusan dalam 30 hari terakhir: konfirmasi, tolak atau eskalasi pos untuk mengukur aturan.",
                      "No decisions in the last 30 days yet: confirm, dismiss or escalate flags to measure the rules."),
-    "escalated": ("dieskalasi", "escalated"),
     "other_posts": ("pos lain", "other posts"),
     "board": ("Papan", "Board"),
     "site_id": ("ID di situs", "Site id"),
@@ -74,8 +75,6 @@ STRINGS = {
     "forbidden": ("Anda tidak berhak melakukan ini.", "You are not allowed to do this."),
     "decided": ("Diputuskan", "Decided"),
     "rule": ("Aturan", "Rule"),
-    "confirmed": ("dikonfirmasi", "confirmed"),
-    "dismissed": ("ditolak", "dismissed"),
     "precision": ("presisi", "precision"),
     "evidence": ("Bukti", "Evidence"),
     "next_page": ("Halaman berikutnya", "Next page"),
@@ -98,7 +97,6 @@ STRINGS = {
     "name_actor": ("Beri nama dan catatan (tercatat di audit)", "Name and note (written to the audit log)"),
     "save": ("Simpan", "Save"),
     "unflagged": ("tidak ditandai", "not flagged"),
-    "new": ("baru", "new"),
     "chart_flags_30d": ("Tanda per hari, 30 hari terakhir, per kategori", "Flags per day, last 30 days, by category"),
     "chart_flags_90d_by_source": ("Tanda per hari, 90 hari terakhir, per sumber", "Flags per day, last 90 days, by source"),
     "chart_decisions_by_week": ("Keputusan per minggu: dikonfirmasi (dan tahap berikutnya) dan ditolak",
@@ -111,24 +109,13 @@ STRINGS = {
     "numbers": ("Angka", "Numbers"),
     "numbers_below": ("angkanya ada di tabel di bawah", "the numbers are in the table below"),
     "takedowns_by_platform": ("Permintaan takedown per platform", "Takedown requests by platform"),
-    "requested": ("diminta", "requested"),
-    "removed": ("dihapus", "removed"),
-    "still_online": ("masih online", "still online"),
     "median_days_to_removal": ("median hari sampai dihapus", "median days to removal"),
     "failed_runs_30d": ("Crawl gagal, 30 hari terakhir", "Failed crawls, last 30 days"),
     "failed_runs": ("gagal atau menurun", "failed or degraded"),
-    "critical": ("kritis", "critical"),
-    "high": ("tinggi", "high"),
-    "medium": ("sedang", "medium"),
-    "low": ("rendah", "low"),
-    "ektp_selfie": ("selfie e-KTP", "e-KTP selfie"),
-    "id_documents": ("dokumen identitas", "identity documents"),
-    "database_dump": ("basis data bocor", "database dump"),
-    "combolist_credentials": ("kredensial / combolist", "credentials / combolist"),
-    "other_pii": ("data pribadi lain", "other personal data"),
-    "unclassified": ("tanpa kategori", "unclassified"),
     "no_evidence": ("Belum ada tangkapan halaman untuk pos ini.", "No page capture for this post yet."),
 }
+
+STRINGS.update(LABELS)  # severities, categories and statuses: shared with letters and reports
 
 
 def translate(key: str, lang: str) -> str:
