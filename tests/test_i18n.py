@@ -42,3 +42,10 @@ def test_every_dashboard_and_actor_word_has_both_languages():
                                                   "dismissed", "escalated", "requested", "removed", "still_online", "actors"]:
         indonesian, english = STRINGS[key]
         assert indonesian and english, key
+
+
+def test_times_are_shown_in_jakarta_with_their_label():
+    from monitor.web.app import local_time
+
+    assert local_time("2026-12-05T17:30:00+00:00") == "2026-12-06 00:30 WIB"  # the team's day, not UTC's
+    assert local_time("2026-11-20") == "2026-11-20" and local_time("") == ""  # a date alone is shown as stored

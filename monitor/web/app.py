@@ -44,6 +44,24 @@ class SqliteInt(IntegerConverter):
         super().__init__(url_map, *args, **kwargs)
 
 
+def local_time(value) -> str:
+    """A stored UTC time as the team reads it: Jakarta time with its label ("2026-12-06 12:10 WIB");
+    a value without a time of day or an offset is shown as stored."""
+    import datetime as dt
+
+    from .views import JAKARTA
+
+    text = str(value or "")
+    try:
+        parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return text
+    if parsed.tzinfo is None:
+        return text
+    here = parsed.astimezone(JAKARTA)
+    return f"{here:%Y-%m-%d %H:%M} {here.tzname()}"
+
+
 def create_app(db_path: str, secure_cookies: bool = False) -> Flask:
     from . import actor_views, dashboard_views, views
     from .views import masked, wants_json
@@ -113,6 +131,7 @@ def create_app(db_path: str, secure_cookies: bool = False) -> Flask:
         return exc
 
     app.jinja_env.filters["masked"] = masked
+    app.jinja_env.filters["local"] = local_time
 
     @app.context_processor
     def helpers():
