@@ -83,3 +83,24 @@ def test_actor_pages_and_naming_in_a_browser(linked, browser, tmp_path):
     con = sqlite3.connect(linked)
     (who, action, after), = con.execute("SELECT user, action, after FROM audit WHERE action = 'actor.name'").fetchall()
     assert who == "rina" and "Toko KTP" in after
+
+
+def test_the_queue_shows_each_posts_seller_after_an_import(tmp_path):
+    import json
+
+    from conftest import run_monitor
+
+    rows = tmp_path / "posts.jsonl"
+    rows.write_text("\n".join(json.dumps({"url": f"https://x.example/{i}", "post_id": str(i), "text": text})
+                              for i, (_, text) in enumerate(POSTS)), encoding="utf-8")
+    db_path = tmp_path / "m.db"
+    assert run_monitor("ingest", str(rows), "--source", "imp", "--db", str(db_path)).returncode == 0
+    with Database(db_path) as db:
+        add_user(db, "rina", "reviewer", PASSWORD)
+        members = dict(db.db.execute("SELECT post_id, actor_posts FROM actor_members").fetchall())
+    assert sorted(members.values()) == [1, 3, 3, 3]  # recorded by the import itself
+    with served(str(db_path)) as url:
+        client = Client(url)
+        client.login("rina")
+        page = client.get("/queue?from=2000-01-01").text
+    assert page.count("2 pos lain") == 3  # each of the seller's three flagged posts points at the two others

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import click
 
@@ -260,6 +261,9 @@ def ingest(file, source_name, db_path):
             for line in exc.result.bad:
                 click.echo(line, err=True)
             raise click.ClickException(str(exc)) from None
+    from ..crawl.runner import refresh_actors
+
+    refresh_actors(Path(db_path))
     for line in result.bad:
         click.echo(line, err=True)
     counts = result.counts

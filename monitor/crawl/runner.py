@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..config import Source
+from ..report.actors import rebuild_members
 from ..report.alerts import Alerts, alert_run
 from ..store import Database
 from ..store.common import open_private, private_dir, write_private
@@ -126,6 +127,7 @@ def crawl_source(source: Source, db_path: str | os.PathLike, alerts: Alerts | No
         return Skipped(source.name, holder)
     try:
         run = run_source(source, db_path, **kwargs)
+        refresh_actors(db_path)
         if alerts and alerts.rules:
             with Database(db_path) as db:
                 failed = alert_run(db, run, alerts)
@@ -135,6 +137,15 @@ def crawl_source(source: Source, db_path: str | os.PathLike, alerts: Alerts | No
     finally:
         with Database(db_path) as db:
             db.release_lock(source.name)
+
+
+def refresh_actors(db_path: Path) -> None:
+    """Re-group posts into sellers for the queue; a failure here is logged, never the run's."""
+    try:
+        with Database(db_path) as db:
+            rebuild_members(db)
+    except Exception as exc:  # the run is recorded already; the queue keeps the previous grouping
+        print(f"sellers not regrouped: {type(exc).__name__}: {exc}", file=sys.stderr)
 
 
 def run_source(source: Source, db_path: str | os.PathLike, *, time_limit: float = DEFAULT_TIME_LIMIT, progress=None,

@@ -29,6 +29,13 @@ class Actor:
                 "identifiers": [{"kind": k, "masked": m} for k, m in sorted(self.identifiers.values())]}
 
 
+def rebuild_members(db) -> int:
+    """Record every post's actor for the queue (after a crawl or an import); returns how many actors there are."""
+    actors = group_actors(db.seller_identifiers())
+    db.replace_actor_members([(post, actor.id, len(actor.posts)) for actor in actors for post in actor.posts])
+    return len(actors)
+
+
 def group_actors(rows: list[dict]) -> list[Actor]:
     """Actors from `ReportQueries.seller_identifiers` rows; only groups of two or more posts or a repeated contact."""
     parent: dict = {}

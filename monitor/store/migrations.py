@@ -270,3 +270,11 @@ def m0012_flag_source(db):
     db.execute("CREATE TRIGGER IF NOT EXISTS flags_source AFTER INSERT ON flags BEGIN "
                "UPDATE flags SET source = (SELECT source FROM posts WHERE id = NEW.post_id) WHERE id = NEW.id; END")
     db.execute("CREATE INDEX IF NOT EXISTS idx_flags_dashboard ON flags (created_at, active, severity, status, source, categories)")
+
+
+@migrations(name="0013_actor_members")
+def m0013_actor_members(db):
+    # Which seller (actor) each post belongs to and how many posts that seller has, rebuilt after each
+    # crawl and import, so the queue shows them with one primary-key look-up per item.
+    db["actor_members"].create({"post_id": int, "actor_id": str, "actor_posts": int}, pk="post_id")
+    db["actor_members"].create_index(["actor_id"])

@@ -95,6 +95,12 @@ class ReportQueries:
             "FROM posts p LEFT JOIN flags f ON f.post_id = p.id WHERE p.id IN (SELECT value FROM json_each(?)) "
             "ORDER BY p.first_seen DESC", [json.dumps(list(post_ids))])
 
+    def replace_actor_members(self, members: list[tuple[int, str, int]]) -> None:
+        """(post id, actor id, the actor's number of posts) of every post with a contact or wallet, replacing the last set."""
+        with self.db.atomic():
+            self.db.execute("DELETE FROM actor_members")
+            self.db.conn.executemany("INSERT INTO actor_members (post_id, actor_id, actor_posts) VALUES (?, ?, ?)", members)
+
     def flag_statuses(self) -> dict[int, str]:
         """post id -> its flag's status, for every flagged post."""
         return dict(self.db.execute("SELECT post_id, status FROM flags").fetchall())

@@ -166,8 +166,9 @@ class ReviewQueries:
         sql = f"""
             SELECT f.id, f.post_id, f.status, f.severity, f.score, f.categories, f.reasons, f.matches, f.lang, f.created_at,
                    f.model, f.model_terms, f.rules_score, f.warnings,
-                   p.source, p.kind, p.url, p.author, p.thread_title, p.posted_at, p.text, p.images, p.first_seen, p.last_seen
-            FROM flags f JOIN posts p ON p.id = f.post_id
+                   p.source, p.kind, p.url, p.author, p.thread_title, p.posted_at, p.text, p.images, p.first_seen, p.last_seen,
+                   am.actor_id, am.actor_posts
+            FROM flags f JOIN posts p ON p.id = f.post_id LEFT JOIN actor_members am ON am.post_id = p.id
             WHERE {' AND '.join(where)}
             ORDER BY {order}
         """
