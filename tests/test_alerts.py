@@ -97,9 +97,25 @@ def test_a_failing_notifier_is_recorded_and_the_run_keeps_its_result(tmp_path):
     ('[[alerts.rules]]\nnotify = ["https://hooks.example/secret"]\n', "alerts.rules[0].notify: must be a list of strings"),
     ('[[alerts.rules]]\nnotify = ["X"]\nseverity = ["urgent"]\n', "alerts.rules[0].severity: one of low, medium, high, critical"),
     ('[[alerts.rules]]\nnotify = ["X"]\nactor = "x"\n', "alerts.rules[0].actor: unknown field"),
+    ('[[alerts.rules]]\nnotify = ["X"]\nactors = ["seller one"]\n', "alerts.rules[0].actors: must be a list of strings"),
 ])
 def test_bad_alert_rules_are_refused_with_the_field(tmp_path, rules, problem):
     path = tmp_path / "s.toml"
     path.write_text(f'[sources.t]\nkind = "telegram"\nchannel = "abcd_efg"\n\n[alerts]\n{rules}', encoding="utf-8")
     result = run_monitor("sources", "--config", str(path))
     assert result.returncode == 1 and problem in result.stderr, result.stderr
+
+
+def test_an_actor_rule_alerts_on_that_seller_only(tmp_path, webhook):
+    from monitor.store import Database
+
+    with DemoServer() as server:
+        config = config_for(tmp_path, server, '[[alerts.rules]]\nnotify = ["NONE_SET"]\n')
+        assert run_monitor("crawl", "tg", "--config", config, "--db", str(tmp_path / "m.db")).returncode == 0
+        with Database(tmp_path / "m.db") as db:  # the seller with the most posts, as /actors lists it
+            actor, posts = db.db.execute("SELECT actor_id, actor_posts FROM actor_members ORDER BY actor_posts DESC").fetchone()
+            db.db.execute("UPDATE flags SET created_at = '2999-01-01T00:00:00+00:00'")  # as if raised by the next run
+        config = config_for(tmp_path, server, f'[[alerts.rules]]\nactors = ["{actor}"]\nnotify = ["ALERT_HOOK"]\n')
+        run_monitor("crawl", "tg", "--config", config, "--db", str(tmp_path / "m.db"), env={"ALERT_HOOK": webhook.url})
+    (body,) = webhook.bodies
+    assert body["title"].startswith(f"Data-sale monitor: {posts} new flag")

@@ -1,7 +1,7 @@
 """Alerts: after a crawl run, one message per notifier listing the run's new flags that match an alert rule.
 
 Rules live in the configuration (`[[alerts.rules]]`: severity, categories,
-sources, and `notify`, the names of environment variables that hold apprise
+sources, actors (seller ids from /actors), and `notify`, the names of environment variables that hold apprise
 URLs: a Telegram bot, e-mail, Slack, Matrix, a JSON webhook). Secrets stay
 in the environment. A message carries severity, categories, source, a masked
 excerpt and a link to the post's page, never a full identity number. A
@@ -21,7 +21,7 @@ SEVERITIES = ("low", "medium", "high", "critical")
 EXCERPT = 280
 MAX_LISTED = 50
 """Flags listed in one message; the rest are counted."""
-RULE_KEYS = {"name", "severity", "categories", "sources", "notify"}
+RULE_KEYS = {"name", "severity", "categories", "sources", "actors", "notify"}
 
 
 @dataclass(frozen=True)
@@ -31,11 +31,13 @@ class AlertRule:
     severity: tuple[str, ...] = ()  # empty: any
     categories: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
+    actors: tuple[str, ...] = ()  # seller ids as /actors shows them ("A-2be299f207")
 
     def matches(self, flag: dict) -> bool:
         return ((not self.severity or flag["severity"] in self.severity)
                 and (not self.categories or bool(set(self.categories) & set(flag["categories"])))
-                and (not self.sources or flag["source"] in self.sources))
+                and (not self.sources or flag["source"] in self.sources)
+                and (not self.actors or flag.get("actor_id") in self.actors))
 
 
 @dataclass(frozen=True)
@@ -79,7 +81,8 @@ def parse_alerts(table) -> Alerts:
             raise ValueError(f"{path}.severity: one of {', '.join(SEVERITIES)}")
         rules.append(AlertRule(name=str(rule.get("name") or f"rule {i + 1}"), notify=notify, severity=severity,
                                categories=_names(rule.get("categories", []), f"{path}.categories"),
-                               sources=_names(rule.get("sources", []), f"{path}.sources")))
+                               sources=_names(rule.get("sources", []), f"{path}.sources"),
+                               actors=_names(rule.get("actors", []), f"{path}.actors", r"A-[0-9a-f]{10}")))
     return Alerts(rules=tuple(rules), link_base=link_base.rstrip("/"))
 
 

@@ -51,8 +51,8 @@ class TakedownQueries:
     def flags_raised_in_run(self, source: str, started_at: str) -> list[dict]:
         """Active flags on posts of `source` created since `started_at` (a run's new flags: one run per source at a time)."""
         rows = self._dicts(
-            "SELECT f.id AS flag_id, f.post_id, f.severity, f.categories, p.source, p.author, p.thread_title, p.text "
-            "FROM flags f JOIN posts p ON p.id = f.post_id "
+            "SELECT f.id AS flag_id, f.post_id, f.severity, f.categories, p.source, p.author, p.thread_title, p.text, am.actor_id "
+            "FROM flags f JOIN posts p ON p.id = f.post_id LEFT JOIN actor_members am ON am.post_id = p.id "
             "WHERE p.source = ? AND f.active = 1 AND f.created_at >= ? ORDER BY f.id", [source, started_at])
         for row in rows:
             row["categories"] = json.loads(row["categories"] or "[]")
