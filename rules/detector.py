@@ -495,22 +495,34 @@ def _longest_per_label(found: list[tuple[Rule, int, int]]) -> list[tuple[Rule, i
     return kept
 
 
+def _words(matches) -> list[str]:
+    """Matched words as a reviewer reads them: no trailing spaces or punctuation, each once (any case)."""
+    seen, out = set(), []
+    for text in sorted(m.text for m in matches):
+        word = " ".join(text.split()).strip(" ,.;:/-|")
+        if word and word.casefold() not in seen:
+            seen.add(word.casefold())
+            out.append(word)
+    return out
+
+
 def _reasons(ev: dict, matches: list[Match], live: list[Match], context: list[ContextHit], truncated: bool) -> list[str]:
-    """The decision in words, for reviewers."""
+    """The decision in words, for reviewers: sentences of matched words; the weights are in `details`."""
     reasons = []
-    intent = sorted({m.text for m in live if m.label == "SALE_INTENT"})
+    intent = _words(m for m in live if m.label == "SALE_INTENT")
     if intent:
         reasons.append("sale intent: " + ", ".join(intent))
     if ev["data_by_category"]:
-        reasons.append("data on offer: " + ", ".join(f"{c} ({w:g})" for c, w in sorted(ev["data_by_category"].items())))
+        reasons.append("data on offer: " + ", ".join(c.replace("_", " ") for c in sorted(ev["data_by_category"])))
     if ev["fields"]:
         reasons.append(f"{ev['fields']} personal-data field(s) named")
-    terms = sorted({m.text for m in live if m.label in ("PRICE", "CONTACT", "TERMS", "VOLUME")})
-    if terms:
-        reasons.append("terms of trade: " + ", ".join(terms))
+    for label, title in (("PRICE", "price"), ("CONTACT", "contact"), ("VOLUME", "volume"), ("TERMS", "terms of trade")):
+        words = _words(m for m in live if m.label == label)
+        if words:
+            reasons.append(f"{title}: " + ", ".join(words))
     if ev["valid_ids"]:
         reasons.append(f"{ev['valid_ids']} valid identity or card number(s)")
-    benign = sorted({m.text for m in matches if m.label == "BENIGN"})
+    benign = _words(m for m in matches if m.label == "BENIGN")
     if benign:
         reasons.append("lawful commerce or procedure: " + ", ".join(benign))
     neutralised = sorted({(m.text, m.neutralised_by) for m in matches if m.neutralised_by})

@@ -820,7 +820,7 @@ def test_the_post_that_opens_a_listing_thread_is_read_with_its_title(tmp_path, d
         assert all(body[m["start"]:m["end"]].lower() == m["text"].lower() for m in matches)
         phone = [i for i in identifiers if i["kind"] in ("phone", "whatsapp")]
         assert phone and body[phone[0]["start"]:phone[0]["end"]] == "081234567890"
-        assert any("NIK" in r or "id_documents" in r for r in json.loads(flag["reasons"]))  # the title's evidence
+        assert any("NIK" in r or "id documents" in r for r in json.loads(flag["reasons"]))  # the title's evidence
         assert reply.flag is None or db.flag_of_post(reply.post_id)["score"] < flag["score"]
         rescore_posts(db, detector)
         again = db.flag_of_post(read_with_title.post_id)

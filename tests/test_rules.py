@@ -218,3 +218,19 @@ def test_five_megabytes_are_cut_and_say_so(detector):
 def test_right_to_left_marks_and_zero_width_do_not_hide_words(detector):
     a = detector.analyze("J\u200bual s\u200de\u200cl\u2060fie \u202eKTP\u202c murah, minat japri")
     assert any(m.rule_id == "data.ektp_selfie" for m in a.matches)
+
+
+def test_reasons_read_as_sentences():
+    import re
+
+    from rules import Detector
+
+    analysis = Detector().analyze("Jual foto selfie e-KTP, 15rb/foto, harga Rp 15.000, minat japri telegram @x_demo ,  ")
+    reasons = analysis.reasons
+    assert "data on offer: ektp selfie" in reasons  # weights are in the details, not in the reasons
+    assert any(r.startswith("price: ") and "15rb" in r and "15rb/" not in r for r in reasons)
+    assert any(r.startswith("contact: ") and "@x_demo" in r for r in reasons)
+    for reason in reasons:
+        items = reason.split(": ", 1)[-1].split(", ")
+        assert all(item and item == item.strip(" ,./") for item in items), reason  # no empty or ragged words
+        assert not re.search(r"\(\d+(\.\d+)?\)", reason), reason
