@@ -256,6 +256,11 @@ def parse_config(doc: dict, where: str) -> Config:
         raise ConfigError(f"{where}: {exc}") from None
     scheduler = _scheduler_settings(doc.get("scheduler"), where)
     sources = _parse_source_tables(doc, where)
+    for i, rule in enumerate(alerts.rules):
+        unknown_sources = set(rule.sources) - set(sources)
+        if unknown_sources:  # a typo would make the rule silently never fire
+            raise ConfigError(f"{where}: alerts.rules[{i}].sources: unknown source {sorted(unknown_sources)[0]!r}; "
+                              f"known: {', '.join(sorted(sources))}")
     schedules = {}
     for name in sources:
         table = doc["sources"][name]

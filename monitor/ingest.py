@@ -26,8 +26,20 @@ LINKABLE = {"nik", "kk", "npwp", "card", "phone", "whatsapp", "email", "telegram
 """Identifier kinds that link posts: the same number, contact or wallet seen elsewhere."""
 
 
-def identifier_fingerprints(text: str, identifiers, key: bytes) -> list[tuple[str, str, str]]:
-    """(kind, keyed fingerprint, masked) of the valid, linkable identifiers of `text`."""
+CONTACT_CUE = re.compile(r"(?:\b(?:wa|whatsapp|hubungi|kontak|contact|telp|telepon|tlp|call|sms|dm|japri|pm|order|cp|"
+                         r"admin|line|signal|email|e-mail|mail)\b|wa\.me/)[^\n;]{0,25}$", re.I)
+"""Words that, just before a phone number or e-mail address, offer it as the poster's contact ("WA 0812...")."""
+
+
+def is_contact(text: str, ident) -> bool:
+    """A handle or wallet always is the poster's; a phone or e-mail only when offered as a contact, not in a sample."""
+    if ident.kind not in ("phone", "whatsapp", "email"):
+        return True
+    return ident.kind == "whatsapp" or bool(CONTACT_CUE.search(text[max(0, ident.start - 40):ident.start] + text[ident.start:ident.end][:6]))
+
+
+def identifier_fingerprints(text: str, identifiers, key: bytes) -> list[tuple[str, str, str, bool]]:
+    """(kind, keyed fingerprint, masked, offered as a contact) of the valid, linkable identifiers of `text`."""
     out = []
     for ident in identifiers:
         if ident.kind not in LINKABLE or not ident.valid:
@@ -42,7 +54,7 @@ def identifier_fingerprints(text: str, identifiers, key: bytes) -> list[tuple[st
             value, kind = raw, ident.kind
         else:
             value, kind = raw.lower().removeprefix("t.me/").removeprefix("telegram.me/").lstrip("@"), ident.kind
-        out.append((kind, fingerprint(key, kind, value), ident.masked))
+        out.append((kind, fingerprint(key, kind, value), ident.masked, is_contact(text, ident)))
     return out
 
 

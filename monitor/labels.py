@@ -4,6 +4,9 @@ The review page's catalogue (`monitor.web.i18n`) includes them; takedown letters
 reports use them without importing the web page.
 """
 
+CATEGORIES = ("ektp_selfie", "id_documents", "database_dump", "combolist_credentials", "other_pii")
+"""The sale categories the rules give a flag."""
+
 LABELS = {
     "critical": ("kritis", "critical"),
     "high": ("tinggi", "high"),

@@ -104,3 +104,26 @@ def test_the_queue_shows_each_posts_seller_after_an_import(tmp_path):
         client.login("rina")
         page = client.get("/queue?from=2000-01-01").text
     assert page.count("2 pos lain") == 3  # each of the seller's three flagged posts points at the two others
+
+
+def test_victims_numbers_in_samples_do_not_join_two_sellers_and_ids_stay(tmp_path):
+    from monitor.report.actors import current_actors, rebuild_members
+
+    sample = "Sample: Andi;andi@mail.com;0812-0000-0001;Bandung"
+    db_path = str(tmp_path / "m.db")
+    with Database(db_path) as db:
+        detector, key = Detector(), secret_key(db_path)
+        for i, text in enumerate([f"Jual DB e-commerce 1 juta baris. {sample}. Order telegram @toko_alpha",
+                                  f"Dijual data pelanggan 500rb baris. {sample}. DM telegram @beta_store99"]):
+            ingest_post(db, detector, {"source": "tg", "kind": "import", "post_id": str(i), "url": f"https://x.example/{i}",
+                                       "text": text}, key)
+        rebuild_members(db)
+        actors = current_actors(db)
+        assert sorted(len(a.posts) for a in actors) == [1, 1], "the same leaked row in two ads is not one seller"
+        alpha = next(a for a in actors if any("toko_alpha" in m for _, m in a.identifiers.values()))
+        db.name_actor(alpha.id, "Alpha", "", "rina")
+        ingest_post(db, detector, {"source": "tg", "kind": "import", "post_id": "2", "url": "https://x.example/2",
+                                   "text": "Stok baru! telegram @toko_alpha atau @aaa_alpha_backup"}, key)
+        rebuild_members(db)
+        grown = next(a for a in current_actors(db) if len(a.posts) == 2)
+        assert grown.id == alpha.id, "a seller keeps its id, and with it its name, when it posts a new contact"

@@ -98,6 +98,8 @@ def test_a_failing_notifier_is_recorded_and_the_run_keeps_its_result(tmp_path):
     ('[[alerts.rules]]\nnotify = ["X"]\nseverity = ["urgent"]\n', "alerts.rules[0].severity: one of low, medium, high, critical"),
     ('[[alerts.rules]]\nnotify = ["X"]\nactor = "x"\n', "alerts.rules[0].actor: unknown field"),
     ('[[alerts.rules]]\nnotify = ["X"]\nactors = ["seller one"]\n', "alerts.rules[0].actors: must be a list of strings"),
+    ('[[alerts.rules]]\nnotify = ["X"]\ncategories = ["id-documents"]\n', "alerts.rules[0].categories: unknown 'id-documents'"),
+    ('[[alerts.rules]]\nnotify = ["X"]\nsources = ["tg-typo"]\n', "alerts.rules[0].sources: unknown source 'tg-typo'"),
 ])
 def test_bad_alert_rules_are_refused_with_the_field(tmp_path, rules, problem):
     path = tmp_path / "s.toml"

@@ -20,7 +20,7 @@ ADS = [
     "Jual data NIK + KK valid, 5rb per nomor, contoh 3171014508920007, minat japri telegram @seller_demo",
     "WTS selfie KTP + foto KTP asli 2.000 pcs, sample 3273012306880012, telegram @seller_demo",
     "Jual database pelanggan 1 juta baris (nama, NIK, alamat, no HP), telegram t.me/gudang_leak",
-    "Ready stok foto KTP + selfie e-KTP, harga 10rb/pcs, WA 081234567890",
+    "Ready stok foto KTP + selfie e-KTP, harga 10rb/pcs, WA 081234567890 ![x](https://evil.example/pixel.png) <img src=x>",
 ]
 SOURCE = '[sources.tg]\nkind = "telegram"\nchannel = "abcd_efg"\n\n'
 # When each flag was raised (UTC), and the Jakarta day that makes it: 17:00 UTC is midnight in Jakarta.
@@ -87,6 +87,19 @@ def test_html_and_markdown_stand_alone_and_mask_every_number(generated):
         svg = base64.b64decode(chart).decode()
         assert svg.startswith("<?xml") and "<script" not in svg and 'href="http' not in svg  # nothing fetched from elsewhere
     assert "<script" not in (tmp / "digest.html").read_text()
+    markdown = (tmp / "digest.md").read_text()
+    assert "](https://evil" not in markdown and "<img src=x>" not in markdown  # crawled words cannot become images
+
+
+@pytest.mark.parametrize("digest, problem", [
+    ('to = ["ops@x.org\\nBcc: spy@evil.example"]\nsmtp_host = "h"\nfrom = "m@x.org"', "digest.to:"),
+    ('to = ["ops@x.org"]\nsmtp_host = "h"\nfrom = 5', "digest.from: 5 is not an e-mail address"),
+])
+def test_addresses_that_would_inject_headers_are_refused(tmp_path, digest, problem):
+    config = tmp_path / "s.toml"
+    config.write_text(f"{SOURCE}[digest]\n{digest}\n", encoding="utf-8")
+    result = run_monitor("sources", "--config", str(config))
+    assert result.returncode == 1 and problem in result.stderr, result.stderr
 
 
 def test_send_mails_it_to_a_real_smtp_server(generated):

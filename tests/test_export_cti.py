@@ -17,7 +17,7 @@ ADS = [
     ("Jual data NIK + KK valid, 5rb per nomor, contoh 3171014508920007, minat japri telegram @seller_demo, "
      "bayar BTC 1BoatSLRHtKNngkdXEeobR76b53LETtpyT", "telegram", "https://t.me/stokdata_demo/45"),
     ("WTS selfie KTP + foto KTP asli 2.000 pcs, sample 3273012306880012, WA 081234567890", "forum",
-     "https://forum.example/showthread.php?tid=7&pid=21#pid21"),
+     "https://forum.example/jual-nik-3171014508920007-murah?wa=081234567890&nik=3273.0123.0688.0012#pid21"),
     ("Jual database pelanggan 1 juta baris (nama, NIK, alamat, no HP), telegram t.me/gudang_leak", "forum",
      "https://forum.example/showthread.php?tid=8&pid=30#pid30"),
 ]
@@ -52,10 +52,11 @@ def test_misp_event_read_back_with_pymisp(reviewed):
     assert result.returncode == 0 and "2 confirmed posts" in result.stderr, result.stderr
     text = out.read_text(encoding="utf-8")
     assert full_niks(text) == [] and "081234567890" not in text  # keyed fingerprints and masked forms only
+    assert "3273.0123.0688.0012" not in text and "3171014508920007" not in text  # nor in a URL, however written
     event = MISPEvent()
     event.load(json.loads(text))
     posts = [o for o in event.objects if o.name == "microblog"]
-    assert sorted(o.get_attributes_by_relation("url")[0].value for o in posts) == sorted(url for _, _, url in ADS[:2])
+    assert len(posts) == 2 and ADS[0][2] in {o.get_attributes_by_relation("url")[0].value for o in posts}
     assert {t.name for t in event.tags} >= {"tlp:amber", 'datasale-monitor:category="id_documents"'}
     handles = {o.get_attributes_by_relation("username")[0].value for o in event.objects if o.name == "telegram-account"}
     assert handles == {"seller_demo"}
@@ -98,3 +99,12 @@ def test_export_options_are_checked(reviewed, tmp_path):
     assert new.returncode == 0 and "1 new posts" in new.stderr
     missing = run_monitor("export", "misp", "--out", str(tmp / "y"), "--db", str(tmp_path / "none.db"))
     assert missing.returncode == 1 and "no database at" in missing.stderr
+
+
+def test_since_with_an_offset_is_compared_as_a_time(reviewed):
+    db_path, tmp = reviewed
+    with Database(db_path) as db:
+        db.db.execute("UPDATE flags SET created_at = '2026-12-06T06:32:00+00:00'")
+    for since, posts in (("2026-12-06T13:00:00+07:00", 2), ("2026-12-06T13:40:00+07:00", 0), ("2026-12-06T06:00:00Z", 2)):
+        result = run_monitor("export", "misp", "--since", since, "--out", str(tmp / "e.json"), "--db", db_path)
+        assert f"{posts} confirmed posts" in result.stderr, (since, result.stderr)

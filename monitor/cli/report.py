@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
 
 from ..store.common import write_private
 from ..store.review_queries import FLAG_STATUSES
+from ..escaping import json_safe, terminal_safe
 from .app import check_date, cli, config_option, db_option, open_db
 
 
@@ -38,6 +40,7 @@ def export_cmd(fmt, since, status, out_file, db_path):
 
     if since:
         check_date(since)
+        since = utc_since(since)
     with open_db(db_path, must_exist=True) as db:
         text, posts, identifiers = export(db, fmt, status, since)
     path = Path(out_file)
@@ -80,20 +83,22 @@ def digest(day, fmt, out_file, send, config_file, db_path):
             when = dt.date.fromisoformat(day)
         except ValueError:
             raise click.BadParameter(f"{day!r} is not a date (YYYY-MM-DD)", param_hint="--date") from None
+        if not 2000 <= when.year <= 2999:
+            raise click.BadParameter(f"{day!r}: a day from the years 2000 to 2999", param_hint="--date")
     else:
         when = dt.datetime.now(zone).date() - dt.timedelta(days=1)
     if send and not (config and (config.digest.to or config.digest.apprise)):
         raise click.UsageError("--send needs a [digest] table with `to` (and smtp_host, from) or `apprise` in the configuration")
     with open_db(db_path, must_exist=True) as db:
         data = build_digest(db, when, zone, zone_name)
-    text = json.dumps(data, ensure_ascii=False, indent=2) if fmt == "json" else render_markdown(data) if fmt == "md" else render_html(data)
+    text = json_safe(json.dumps(data, ensure_ascii=False, indent=2)) if fmt == "json" else render_markdown(data) if fmt == "md" else render_html(data)
     if out_file:
         path = Path(out_file)
         path.parent.mkdir(parents=True, exist_ok=True)
         write_private(path, text.encode("utf-8"))
         click.echo(f"digest of {when} ({data['flags']} new flags) written to {path}", err=True)
     elif not send:
-        click.echo(text)
+        click.echo(terminal_safe(text, keep_newlines=True) if fmt == "md" and sys.stdout.isatty() else text)
     if send:
         problems = send_digest(data, config.digest)
         for problem in problems:
@@ -101,6 +106,16 @@ def digest(day, fmt, out_file, send, config_file, db_path):
         if problems:
             raise SystemExit(1)
         click.echo(f"digest of {when} sent", err=True)
+
+
+def utc_since(value: str) -> str:
+    """A --since value as stored times are written (UTC, to the second), so the comparison is by time, not by text."""
+    import datetime as dt
+
+    parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        return parsed.isoformat(timespec="seconds") if "T" in value else value  # a bare date or a naive time: as given
+    return parsed.astimezone(dt.timezone.utc).isoformat(timespec="seconds")
 
 
 def _optional_config(config_file):

@@ -29,15 +29,27 @@ class Actor:
                 "identifiers": [{"kind": k, "masked": m} for k, m in sorted(self.identifiers.values())]}
 
 
+def current_actors(db) -> list[Actor]:
+    """The sellers as of now, keeping the ids they had (`actor_members`), named ones first when groups merge."""
+    return group_actors(db.seller_identifiers(), db.actor_membership(), set(db.actor_names()))
+
+
 def rebuild_members(db) -> int:
     """Record every post's actor for the queue (after a crawl or an import); returns how many actors there are."""
-    actors = group_actors(db.seller_identifiers())
+    actors = current_actors(db)
     db.replace_actor_members([(post, actor.id, len(actor.posts)) for actor in actors for post in actor.posts])
     return len(actors)
 
 
-def group_actors(rows: list[dict]) -> list[Actor]:
-    """Actors from `ReportQueries.seller_identifiers` rows; only groups of two or more posts or a repeated contact."""
+def group_actors(rows: list[dict], previous: dict[int, str] | None = None, named: set[str] | None = None) -> list[Actor]:
+    """Actors from `ReportQueries.seller_identifiers` rows.
+
+    An actor keeps the id its posts had before (`previous`: post id -> actor id), so a reviewer's
+    name, notes and alert rules stay with the seller when it posts a new contact; when two known
+    sellers turn out to be one, a named id wins, then the one more posts had. A new group is named
+    after its smallest fingerprint.
+    """
+    previous, named = previous or {}, named or set()
     parent: dict = {}
 
     def find(x):
@@ -62,8 +74,14 @@ def group_actors(rows: list[dict]) -> list[Actor]:
         first, last = row["first_seen"] or "", row["last_seen"] or row["first_seen"] or ""
         actor.first_seen = min(actor.first_seen, first) if actor.first_seen else first
         actor.last_seen = max(actor.last_seen, last)
-    actors = []
-    for actor in groups.values():
-        actor.id = "A-" + min(actor.identifiers)[:10]
+    actors, taken = [], set()
+    for actor in sorted(groups.values(), key=lambda a: -len(a.posts)):
+        votes: dict[str, int] = {}
+        for post in actor.posts:
+            if previous.get(post):
+                votes[previous[post]] = votes.get(previous[post], 0) + 1
+        kept = sorted((i for i in votes if i not in taken), key=lambda i: (i not in named, -votes[i], i))
+        actor.id = kept[0] if kept else "A-" + min(actor.identifiers)[:10]
+        taken.add(actor.id)
         actors.append(actor)
     return sorted(actors, key=lambda a: (-len(a.posts), a.id))

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 from rules.identifiers import mask_text, mask_value
 
+from ..labels import CATEGORIES
+
 SEVERITIES = ("low", "medium", "high", "critical")
 EXCERPT = 280
 MAX_LISTED = 50
@@ -79,8 +81,12 @@ def parse_alerts(table) -> Alerts:
         severity = _names(rule.get("severity", []), f"{path}.severity")
         if set(severity) - set(SEVERITIES):
             raise ValueError(f"{path}.severity: one of {', '.join(SEVERITIES)}")
+        categories = _names(rule.get("categories", []), f"{path}.categories")
+        if set(categories) - set(CATEGORIES):
+            raise ValueError(f"{path}.categories: unknown {sorted(set(categories) - set(CATEGORIES))[0]!r}; "
+                             f"known: {', '.join(CATEGORIES)}")
         rules.append(AlertRule(name=str(rule.get("name") or f"rule {i + 1}"), notify=notify, severity=severity,
-                               categories=_names(rule.get("categories", []), f"{path}.categories"),
+                               categories=categories,
                                sources=_names(rule.get("sources", []), f"{path}.sources"),
                                actors=_names(rule.get("actors", []), f"{path}.actors", r"A-[0-9a-f]{10}")))
     return Alerts(rules=tuple(rules), link_base=link_base.rstrip("/"))

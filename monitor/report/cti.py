@@ -50,9 +50,19 @@ def _tag(category: str) -> str:
 
 
 def _shown(row: dict) -> dict:
-    """The row's person-readable fields with any number in them masked (titles and authors carry numbers too)."""
-    keep = ("url", "page_url", "evidence_sha", "posted_at", "first_seen", "last_seen", "created_at", "updated_at")
-    return {**row, **mask_value({k: row.get(k) for k in ("author", "thread_title", "board", "source")}), **{k: row.get(k) for k in keep}}
+    """The row's person-readable fields with any number in them masked: titles, authors and URLs carry numbers
+    too (`/jual-nik-3171014508920007-murah`, `?wa=0812...`)."""
+    keep = ("evidence_sha", "posted_at", "first_seen", "last_seen", "created_at", "updated_at")
+    urls = {k: mask_text(row.get(k) or "") for k in ("url", "page_url")}
+    return {**row, **mask_value({k: row.get(k) for k in ("author", "thread_title", "board", "source")}), **urls,
+            **{k: row.get(k) for k in keep}}
+
+
+def _handle(masked: str) -> str:
+    """A Telegram handle as tools match it: no t.me/ or telegram.me/ address, no @."""
+    for prefix in ("https://", "http://", "t.me/", "telegram.me/"):
+        masked = masked.removeprefix(prefix)
+    return masked.lstrip("@")
 
 
 # ------------------------------------------------------------------ MISP
@@ -92,7 +102,7 @@ def misp_event(rows: list[dict], title: str):
         for ident in raw["identifiers"]:
             if ident["kind"] == "telegram":
                 account = MISPObject("telegram-account", standalone=False)
-                account.add_attribute("username", value=ident["masked"].removeprefix("t.me/").lstrip("@"))
+                account.add_attribute("username", value=_handle(ident["masked"]))
                 account.comment = f"contact in {row['url']}"
                 event.add_object(account)
             elif ident["kind"] in OPEN_KINDS:
@@ -134,7 +144,7 @@ def stix_bundle(rows: list[dict], title: str):
         indicators = []
         for ident in raw["identifiers"]:
             if ident["kind"] == "telegram":
-                handle = _pattern_text(ident["masked"].removeprefix("t.me/").lstrip("@"))
+                handle = _pattern_text(_handle(ident["masked"]))
                 pattern = f"[user-account:account_login = '{handle}' AND user-account:account_type = 'telegram']"
                 name = f"Telegram contact {ident['masked']}"
             elif ident["kind"] in OPEN_KINDS:

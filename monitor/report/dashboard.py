@@ -41,7 +41,6 @@ def dashboard(db, zone: dt.tzinfo, now: dt.datetime | None = None) -> dict:
     by_severity = {s: _zero(days90) for s in SEVERITIES}
     by_category: dict[str, list[int]] = {}
     by_source: dict[str, list[int]] = {}
-    status_totals: dict[str, int] = {}
     for day, severity, categories, source, status, count in db.flag_groups(start, end, offset):
         i = index90.get(day)
         if i is None:
@@ -51,7 +50,6 @@ def dashboard(db, zone: dt.tzinfo, now: dt.datetime | None = None) -> dict:
         for category in json.loads(categories or "[]") or ["unclassified"]:
             by_category.setdefault(category, _zero(days90))[i] += count
         by_source.setdefault(source, _zero(days90))[i] += count
-        status_totals[status] = status_totals.get(status, 0) + count
     def usual(series):  # the 30 days before today; a whole number when it is one
         median = statistics.median(series[-31:-1])
         return int(median) if float(median).is_integer() else median
@@ -69,7 +67,8 @@ def dashboard(db, zone: dt.tzinfo, now: dt.datetime | None = None) -> dict:
         if week in week_index:
             decided["dismissed" if status == "dismissed" else "confirmed"][week_index[week]] += count
     platforms = report(db)
-    funnel = [sum(status_totals.get(s, 0) for s in FUNNEL)] + [sum(p[k] for p in platforms) for k in ("requested", "removed", "still_online", "escalated")]
+    # All time at every stage: a post confirmed months ago may be removed today.
+    funnel = [db.flags_reaching(FUNNEL)] + [sum(p[k] for p in platforms) for k in ("requested", "removed", "still_online", "escalated")]
     health_posts: dict[str, list[int]] = {}
     failed: dict[str, int] = {}
     index30 = {d: i for i, d in enumerate(labels30)}

@@ -21,13 +21,17 @@ from dataclasses import dataclass
 
 from rules.identifiers import mask_text, mask_value
 
-from .actors import group_actors
+from ..escaping import md_text
+
+from .actors import current_actors
 from .charts import flags_per_day, stacked_bars_svg
 
 SEVERITIES = ("critical", "high", "medium", "low")
 EXCERPT = 240
 CHART_DAYS = 30
 SECURITY = ("starttls", "ssl", "none")
+_ADDRESS = re.compile(r"[^@\s<>,;\x00-\x1f\x7f]+@[^@\s<>,;\x00-\x1f\x7f]+\.[^@\s<>,;\x00-\x1f\x7f]+")
+"""A bare address: no display name, no line breaks (a header injection), no list."""
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,10 @@ def parse_digest(table) -> DigestSettings:
         raise ValueError("digest.time: HH:MM, e.g. \"07:00\"")
     if table.get("to") and not (isinstance(table.get("smtp_host"), str) and table["smtp_host"] and table.get("from")):
         raise ValueError("digest.smtp_host and digest.from are needed to mail the digest to digest.to")
+    for key, values in (("from", [table["from"]] if "from" in table else []), ("to", table.get("to", []))):
+        for value in values:
+            if not isinstance(value, str) or not _ADDRESS.fullmatch(value):
+                raise ValueError(f"digest.{key}: {value!r} is not an e-mail address (name@example.org)")
     return DigestSettings(smtp_host=table.get("smtp_host", ""), smtp_port=port, smtp_security=table.get("smtp_security", "starttls"),
                           sender=table.get("from", ""), to=tuple(table.get("to", [])), username_env=table.get("username_env", ""),
                           password_env=table.get("password_env", ""), apprise=tuple(table.get("apprise", [])), time=when)
@@ -106,7 +114,7 @@ def build_digest(db, day: dt.date, zone: dt.tzinfo, zone_name: str) -> dict:
                 **mask_value({"source": f["source"], "author": f["author"] or "", "url": f["url"], "title": f["thread_title"] or ""}),
                 "excerpt": _excerpt(f["text"])}
                for f in flags if f["severity"] in ("critical", "high")]
-    actors = group_actors(db.seller_identifiers())
+    actors = current_actors(db)
     new = [a.as_dict() for a in actors if start <= a.first_seen < end]
     active = [a.as_dict() for a in actors if start <= a.last_seen < end and not start <= a.first_seen < end]
     failed = [{"source": r["source"], "status": r["status"], "reason": r["reason"], "started_at": r["started_at"]}
@@ -135,7 +143,7 @@ def _chart_img(data: dict) -> str:
 
 
 def render_markdown(d: dict, with_chart: bool = True) -> str:
-    esc = lambda v: str(v).replace("|", "\\|").replace("\n", " ")  # noqa: E731
+    esc = md_text  # crawled words: no links, images, HTML or table breaks
     lines = [f"# Data-sale monitor — digest of {d['date']} ({d['timezone']})", "",
              f"**{d['flags']} new flags**: " + ", ".join(f"{k} {v}" for k, v in d["flags_by_severity"].items()), ""]
     lines += ["| category | flags |", "|---|---|"] + [f"| {esc(k)} | {v} |" for k, v in d["flags_by_category"].items()] + [""]

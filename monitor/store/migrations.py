@@ -278,3 +278,11 @@ def m0013_actor_members(db):
     # crawl and import, so the queue shows them with one primary-key look-up per item.
     db["actor_members"].create({"post_id": int, "actor_id": str, "actor_posts": int}, pk="post_id")
     db["actor_members"].create_index(["actor_id"])
+
+
+@migrations(name="0014_contact_identifiers")
+def m0014_contact_identifiers(db):
+    # Whether a phone number or e-mail address was given as a way to reach the poster ("WA 0812...")
+    # or sits in a data sample (a victim's); only the former links posts into one seller. NULL: not
+    # known (stored before this), treated as a contact until the post is analysed again.
+    db["identifiers"].add_column("is_contact", int)

@@ -7,7 +7,8 @@ import json
 from .common import utcnow as _now
 
 SELLER_KINDS = ("phone", "email", "telegram", "btc", "eth", "tron")
-"""Identifier kinds that point at whoever posts (contacts, wallets); identity numbers point at victims."""
+"""Identifier kinds that point at whoever posts (contacts, wallets); identity numbers point at victims.
+Phones and e-mails count only when offered as a contact (`identifiers.is_contact`), not in a sample."""
 
 
 class ReportQueries:
@@ -66,12 +67,20 @@ class ReportQueries:
             [f"{offset_minutes:+d}", start, end]).fetchall()
 
     def decision_weeks(self, start: str, end: str, offset_minutes: int) -> list[tuple]:
-        """(local ISO week start, status, count) of flags confirmed or dismissed, by when they were decided."""
+        """(local week's Monday, decision, count) of confirm / escalate / dismiss decisions made in [start, end).
+
+        Read from the review events, which keep when each decision was made; a flag's own
+        `updated_at` moves on later edits, rescoring and takedowns.
+        """
         return self.db.execute(
-            "SELECT date(updated_at, ? || ' minutes', '-6 days', 'weekday 1') AS week, status, count(*) FROM flags "
-            "WHERE status IN ('confirmed', 'dismissed', 'escalated', 'requested', 'removed', 'still_online') "
-            "AND updated_at >= ? AND updated_at < ? GROUP BY week, status",
+            "SELECT date(at, ? || ' minutes', '-6 days', 'weekday 1') AS week, after_status, count(*) FROM review_events "
+            "WHERE action IN ('confirm', 'escalate', 'dismiss') AND at >= ? AND at < ? GROUP BY week, after_status",
             [f"{offset_minutes:+d}", start, end]).fetchall()
+
+    def flags_reaching(self, statuses: tuple[str, ...]) -> int:
+        """Active flags whose status is one of `statuses` (all time: the takedown funnel's first stage)."""
+        marks = ",".join("?" * len(statuses))
+        return self.db.execute(f"SELECT count(*) FROM flags WHERE active = 1 AND status IN ({marks})", list(statuses)).fetchone()[0]
 
     def actor_names(self) -> dict[str, dict]:
         """actor id -> {name, note, updated_by, updated_at} of the actors a reviewer named."""
@@ -101,6 +110,10 @@ class ReportQueries:
             self.db.execute("DELETE FROM actor_members")
             self.db.conn.executemany("INSERT INTO actor_members (post_id, actor_id, actor_posts) VALUES (?, ?, ?)", members)
 
+    def actor_membership(self) -> dict[int, str]:
+        """post id -> the actor id recorded at the last regrouping."""
+        return dict(self.db.execute("SELECT post_id, actor_id FROM actor_members").fetchall())
+
     def flag_statuses(self) -> dict[int, str]:
         """post id -> its flag's status, for every flagged post."""
         return dict(self.db.execute("SELECT post_id, status FROM flags").fetchall())
@@ -110,4 +123,5 @@ class ReportQueries:
         marks = ",".join("?" * len(SELLER_KINDS))
         return self._dicts(
             f"SELECT i.post_id, i.kind, i.fingerprint, i.masked, p.source, p.first_seen, p.last_seen "
-            f"FROM identifiers i JOIN posts p ON p.id = i.post_id WHERE i.kind IN ({marks})", list(SELLER_KINDS))
+            f"FROM identifiers i JOIN posts p ON p.id = i.post_id WHERE i.kind IN ({marks}) "
+            f"AND (i.kind NOT IN ('phone', 'email') OR coalesce(i.is_contact, 1) = 1)", list(SELLER_KINDS))

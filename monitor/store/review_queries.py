@@ -187,12 +187,12 @@ class ReviewQueries:
         return rows[0] if rows else None
 
     # ------------------------------------------------------------ identifiers
-    def save_identifiers(self, post_id: int, fingerprints: list[tuple[str, str, str]]) -> None:
-        """(kind, fingerprint, masked) of a post's identifiers; replaces the previous set."""
+    def save_identifiers(self, post_id: int, fingerprints: list[tuple]) -> None:
+        """(kind, fingerprint, masked[, offered as a contact]) of a post's identifiers; replaces the previous set."""
         self.db.execute("DELETE FROM identifiers WHERE post_id = ?", [post_id])
-        for kind, fp, masked in fingerprints:
-            self.db.execute("INSERT OR IGNORE INTO identifiers (post_id, kind, fingerprint, masked) VALUES (?, ?, ?, ?)",
-                            [post_id, kind, fp, masked])
+        for kind, fp, masked, *contact in fingerprints:
+            self.db.execute("INSERT OR IGNORE INTO identifiers (post_id, kind, fingerprint, masked, is_contact) VALUES (?, ?, ?, ?, ?)",
+                            [post_id, kind, fp, masked, (1 if contact[0] else 0) if contact else None])
 
     def linked(self, post_id: int, limit: int = 20) -> dict:
         """Posts that share a contact, wallet or identity-number fingerprint with `post_id`, capped.

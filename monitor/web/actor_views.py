@@ -8,16 +8,14 @@ from flask import abort, g, redirect, render_template, request, url_for
 
 from rules.identifiers import mask_value
 
-from ..report.actors import group_actors
+from ..report.actors import current_actors
 
 MAX_NAME = 120
 MAX_NOTE = 2000
 
 
 def _actors(db):
-    actors = group_actors(db.seller_identifiers())
-    names = db.actor_names()
-    return actors, names
+    return current_actors(db), db.actor_names()
 
 
 def register(app) -> None:

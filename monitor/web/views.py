@@ -17,6 +17,7 @@ from rules import find_identifiers, mask_text
 from rules.identifiers import MASKED_KINDS
 
 from ..escaping import write_csv
+from ..labels import CATEGORIES
 from ..explain import segments as highlight_segments
 from ..store.review_queries import FLAG_STATUSES, QUEUE_SORTS, fts_query
 from .accounts import ROLES, AccountError, add_user, authenticate, end_sessions, set_disabled
@@ -25,7 +26,6 @@ from .review import DISMISS_REASONS, ReviewError, decide
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 SEVERITIES = ("critical", "high", "medium", "low")
-CATEGORIES = ("ektp_selfie", "id_documents", "database_dump", "combolist_credentials", "other_pii")
 QUEUE_PAGE = 100  # flags per queue page
 EVIDENCE_SHOWN = 500_000  # bytes of a captured page shown at most
 STATUSES = FLAG_STATUSES
