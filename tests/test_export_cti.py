@@ -108,3 +108,17 @@ def test_since_with_an_offset_is_compared_as_a_time(reviewed):
     for since, posts in (("2026-12-06T13:00:00+07:00", 2), ("2026-12-06T13:40:00+07:00", 0), ("2026-12-06T06:00:00Z", 2)):
         result = run_monitor("export", "misp", "--since", since, "--out", str(tmp / "e.json"), "--db", db_path)
         assert f"{posts} confirmed posts" in result.stderr, (since, result.stderr)
+
+
+def test_exporting_twice_gives_the_same_ids(reviewed):
+    db_path, tmp = reviewed
+    ids = []
+    for n in range(2):
+        for fmt in ("stix", "misp"):
+            assert run_monitor("export", fmt, "--out", str(tmp / f"{fmt}{n}.json"), "--db", db_path).returncode == 0
+        bundle = json.loads((tmp / f"stix{n}.json").read_text())
+        event = json.loads((tmp / f"misp{n}.json").read_text())
+        event = event.get("Event", event)
+        ids.append(({o["id"] for o in bundle["objects"]}, event["uuid"], {o["uuid"] for o in event["Object"]}))
+    assert ids[0] == ids[1], "a consumer importing again updates what it has, it does not duplicate it"
+    assert len({i for i in ids[0][0] if i.startswith("indicator--")}) == 2  # @seller_demo and the wallet, once each

@@ -15,6 +15,7 @@ across exports from the same installation, and cannot be read back.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 from rules.identifiers import mask_text, mask_value
 
@@ -67,11 +68,18 @@ def _handle(masked: str) -> str:
 
 # ------------------------------------------------------------------ MISP
 
-def misp_event(rows: list[dict], title: str):
+def _id(ns: uuid.UUID, *parts) -> str:
+    """The same id for the same thing in every export of this installation, so a tool importing twice updates, not duplicates."""
+    return str(uuid.uuid5(ns, "/".join(str(p) for p in parts)))
+
+
+def misp_event(rows: list[dict], title: str, ns: uuid.UUID | None = None):
     """A `pymisp.MISPEvent` holding every row: a microblog object per post, indicators, evidence hashes, tags."""
     from pymisp import MISPEvent, MISPObject
 
+    ns = ns or uuid.uuid4()
     event = MISPEvent()
+    event.uuid = _id(ns, "event", *(r["flag_id"] for r in rows))
     event.info = title
     event.distribution = 0  # this organisation only, until the team decides to share wider
     event.analysis = 2
@@ -82,6 +90,7 @@ def misp_event(rows: list[dict], title: str):
     for raw in rows:
         row = _shown(raw)
         post = MISPObject("microblog", standalone=False)
+        post.uuid = _id(ns, "post", row["flag_id"])
         post.comment = f"flag {row['flag_id']}: {row['status']}, severity {row['severity']}, source {row['source']}"
         url_attribute = post.add_attribute("url", value=row["url"], to_ids=False)
         for category in row["categories"]:
@@ -102,11 +111,13 @@ def misp_event(rows: list[dict], title: str):
         for ident in raw["identifiers"]:
             if ident["kind"] == "telegram":
                 account = MISPObject("telegram-account", standalone=False)
+                account.uuid = _id(ns, "contact", row["flag_id"], ident["fingerprint"])
                 account.add_attribute("username", value=_handle(ident["masked"]))
                 account.comment = f"contact in {row['url']}"
                 event.add_object(account)
             elif ident["kind"] in OPEN_KINDS:
                 wallet = MISPObject("coin-address", standalone=False)
+                wallet.uuid = _id(ns, "wallet", row["flag_id"], ident["fingerprint"])
                 wallet.add_attribute("address", value=ident["masked"])
                 wallet.add_attribute("symbol", value=OPEN_KINDS[ident["kind"]])
                 wallet.comment = f"wallet in {row['url']}"
@@ -123,13 +134,15 @@ def _pattern_text(value: str) -> str:
     return value.replace("\\", "\\\\").replace("'", "\\'")
 
 
-def stix_bundle(rows: list[dict], title: str):
+def stix_bundle(rows: list[dict], title: str, ns: uuid.UUID | None = None):
     """A `stix2.Bundle`: per post a Report with ObservedData (URL, captured page) and Indicators for handles and wallets."""
     import stix2
 
+    ns = ns or uuid.uuid4()
     now = dt.datetime.now(dt.timezone.utc)
-    team = stix2.Identity(name="Data-sale monitor", identity_class="organization")
+    team = stix2.Identity(id=f"identity--{_id(ns, 'identity')}", name="Data-sale monitor", identity_class="organization")
     objects: list = [team]
+    indicators_seen: dict[str, object] = {}  # a handle in two posts is one indicator
     for raw in rows:
         row = _shown(raw)
         first = _when(row.get("first_seen")) or now
@@ -139,7 +152,7 @@ def stix_bundle(rows: list[dict], title: str):
         if row.get("evidence_sha"):
             observed.append(stix2.Artifact(url=row.get("page_url") or row["url"], hashes={"SHA-256": row["evidence_sha"]},
                                            mime_type="text/html"))
-        seen = stix2.ObservedData(created_by_ref=team, first_observed=first, last_observed=last, number_observed=1,
+        seen = stix2.ObservedData(id=f"observed-data--{_id(ns, 'seen', row['flag_id'])}", created_by_ref=team, first_observed=first, last_observed=last, number_observed=1,
                                   object_refs=[o.id for o in observed], object_marking_refs=[stix2.TLP_AMBER])
         indicators = []
         for ident in raw["identifiers"]:
@@ -152,13 +165,16 @@ def stix_bundle(rows: list[dict], title: str):
                 name = f"{OPEN_KINDS[ident['kind']]} wallet {ident['masked']}"
             else:
                 continue
-            indicators.append(stix2.Indicator(created_by_ref=team, name=name, pattern=pattern, pattern_type="stix",
-                                              valid_from=first, indicator_types=["attribution"],
-                                              object_marking_refs=[stix2.TLP_AMBER]))
+            key = f"indicator--{_id(ns, 'indicator', ident['kind'], ident['fingerprint'])}"
+            if key not in indicators_seen:
+                indicators_seen[key] = stix2.Indicator(id=key, created_by_ref=team, name=name, pattern=pattern, pattern_type="stix",
+                                                       valid_from=first, indicator_types=["attribution"],
+                                                       object_marking_refs=[stix2.TLP_AMBER])
+            indicators.append(indicators_seen[key])
         hidden = [{"kind": i["kind"], "fingerprint": i["fingerprint"], "masked": i["masked"]}
                   for i in raw["identifiers"] if i["kind"] not in OPEN_KINDS]
         report = stix2.Report(
-            created_by_ref=team, name=row.get("thread_title") or f"post {row['flag_id']}", published=_when(row["updated_at"]) or now,
+            id=f"report--{_id(ns, 'report', row['flag_id'])}", created_by_ref=team, name=row.get("thread_title") or f"post {row['flag_id']}", published=_when(row["updated_at"]) or now,
             report_types=["threat-report"], labels=row["categories"] or ["unclassified"],
             description=_excerpt(row["text"]),
             object_refs=[seen.id, *(o.id for o in observed), *(i.id for i in indicators)],
@@ -170,17 +186,22 @@ def stix_bundle(rows: list[dict], title: str):
                              "author": row.get("author") or "", "source_kind": row["kind"]},
             x_datasale_identifiers=hidden,
         )
-        objects += [*observed, seen, *indicators, report]
-    objects.append(stix2.Note(created_by_ref=team, content=title, object_refs=[team.id]))
+        objects += [*(o for o in observed if o.id not in {x.id for x in objects}), seen, report]
+    objects += list(indicators_seen.values())
+    objects.append(stix2.Note(id=f"note--{_id(ns, 'note', *(r['flag_id'] for r in rows))}", created_by_ref=team,
+                              content=title, object_refs=[team.id]))
     return stix2.Bundle(*objects, allow_custom=True)
 
 
 def export(db, fmt: str, status: str = "confirmed", since: str | None = None) -> tuple[str, int, int]:
     """The export's text (JSON), how many posts and how many identifiers it holds."""
+    from ..store.keys import fingerprint, secret_key
+
     rows = db.flags_to_share(status, since)
+    ns = uuid.UUID(hex=fingerprint(secret_key(db.path), "installation", "cti-export-ids"))
     title = f"Data-sale monitor: {len(rows)} {status} posts" + (f" since {since}" if since else "")
     if fmt == "misp":
-        text = misp_event(rows, title).to_json(indent=2)
+        text = misp_event(rows, title, ns).to_json(indent=2)
     else:
-        text = stix_bundle(rows, title).serialize(pretty=True)
+        text = stix_bundle(rows, title, ns).serialize(pretty=True)
     return text, len(rows), sum(len(r["identifiers"]) for r in rows)
