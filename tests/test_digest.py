@@ -174,3 +174,36 @@ def test_the_scheduler_sends_yesterdays_digest_daily(generated):
     (message,) = received
     yesterday = (dt.datetime.now(dt.timezone(dt.timedelta(hours=7))).date() - dt.timedelta(days=1)).isoformat()
     assert message["Subject"].startswith(f"Data-sale monitor digest {yesterday}")
+
+
+def test_a_mail_server_that_trickles_is_given_up_on(generated, monkeypatch):
+    import socket
+    import threading
+    import time
+
+    from monitor.report import digest as module
+
+    db_path, _ = generated
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+
+    def trickle():
+        conn, _ = listener.accept()
+        for _ in range(40):  # one byte every half second: each read succeeds, the greeting never ends
+            try:
+                conn.send(b"2")
+            except OSError:
+                return
+            time.sleep(0.5)
+
+    threading.Thread(target=trickle, daemon=True).start()
+    monkeypatch.setattr(module, "SEND_DEADLINE", 2.0)
+    settings = module.DigestSettings(smtp_host="127.0.0.1", smtp_port=listener.getsockname()[1], smtp_security="none",
+                                     sender="m@example.org", to=("x@example.org",))
+    with Database(db_path) as db:
+        data = module.build_digest(db, dt.date(2026, 12, 6), dt.timezone(dt.timedelta(hours=7)), "Asia/Jakarta")
+    started = time.monotonic()
+    problems = module.send_digest(data, settings)
+    assert time.monotonic() - started < 10 and problems and "no answer within 2 s" in problems[0]
+    listener.close()

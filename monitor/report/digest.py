@@ -17,6 +17,7 @@ import datetime as dt
 import html
 import os
 import re
+import threading
 from dataclasses import dataclass
 
 from rules.identifiers import mask_text, mask_value
@@ -30,6 +31,8 @@ SEVERITIES = ("critical", "high", "medium", "low")
 EXCERPT = 240
 CHART_DAYS = 30
 SECURITY = ("starttls", "ssl", "none")
+SEND_DEADLINE = 120.0
+"""Seconds the whole mail delivery may take."""
 _ADDRESS = re.compile(r"[^@\s<>,;\x00-\x1f\x7f]+@[^@\s<>,;\x00-\x1f\x7f]+\.[^@\s<>,;\x00-\x1f\x7f]+")
 """A bare address: no display name, no line breaks (a header injection), no list."""
 
@@ -215,7 +218,16 @@ def send_digest(d: dict, settings: DigestSettings, environ=os.environ) -> list[s
         message["Subject"], message["From"], message["To"] = subject, settings.sender, ", ".join(settings.to)
         message.set_content(text)
         message.add_alternative(page, subtype="html")
-        try:
+        outcome: list[str] = []
+
+        def mail() -> None:
+            try:
+                deliver(message)
+                outcome.append("")
+            except (OSError, smtplib.SMTPException) as exc:
+                outcome.append(f"mail to {', '.join(settings.to)} via {settings.smtp_host}:{settings.smtp_port}: {exc}")
+
+        def deliver(message) -> None:
             if settings.smtp_security == "ssl":
                 smtp = smtplib.SMTP_SSL(settings.smtp_host, settings.smtp_port, context=ssl.create_default_context(), timeout=30)
             else:
@@ -226,8 +238,17 @@ def send_digest(d: dict, settings: DigestSettings, environ=os.environ) -> list[s
                 if settings.username_env:
                     smtp.login(environ.get(settings.username_env, ""), environ.get(settings.password_env, ""))
                 smtp.send_message(message)
-        except (OSError, smtplib.SMTPException) as exc:
-            problems.append(f"mail to {', '.join(settings.to)} via {settings.smtp_host}:{settings.smtp_port}: {exc}")
+
+        # smtplib's timeout is per read: a server that trickles a byte at a time would hold the
+        # command (or a scheduler thread) for ever. The whole delivery gets SEND_DEADLINE seconds.
+        sender = threading.Thread(target=mail, name="digest-mail", daemon=True)
+        sender.start()
+        sender.join(SEND_DEADLINE)
+        if sender.is_alive() or not outcome:
+            problems.append(f"mail to {', '.join(settings.to)} via {settings.smtp_host}:{settings.smtp_port}: "
+                            f"no answer within {SEND_DEADLINE:g} s")
+        elif outcome[0]:
+            problems.append(outcome[0])
     for var in settings.apprise:
         url = environ.get(var, "").strip()
         if not url:
