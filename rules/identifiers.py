@@ -455,6 +455,13 @@ def mask_text(text: str, identifiers: list[Identifier] | None = None, start: int
     return "".join(pieces)
 
 
+def masked_excerpt(text: str, limit: int) -> str:
+    """The first `limit` characters of `text`, masked as `mask_text` masks (a number cut at the edge is still
+    masked), whitespace collapsed, "…" when there was more: what alerts, digests and exports quote of a post."""
+    text = text or ""
+    return " ".join(mask_text(text, None, 0, min(len(text), limit)).split()) + ("…" if len(text) > limit else "")
+
+
 def mask_value(value, keep: tuple[str, ...] = ()):
     """`value` with every string in it masked (lists, tuples and dict values too): for whole rows
     shown or exported, where a title, an author, a URL or a post id can carry a number as well.

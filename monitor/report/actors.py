@@ -18,7 +18,6 @@ class Actor:
     id: str  # "A-" + the first 10 characters of the group's smallest fingerprint: stable while the group keeps it
     posts: set[int] = field(default_factory=set)
     identifiers: dict[str, tuple[str, str]] = field(default_factory=dict)  # fingerprint -> (kind, masked)
-    links: dict[str, set[int]] = field(default_factory=dict)  # fingerprint -> the posts that carry it
     sources: set[str] = field(default_factory=set)
     first_seen: str = ""
     last_seen: str = ""
@@ -69,7 +68,6 @@ def group_actors(rows: list[dict], previous: dict[int, str] | None = None, named
         actor = groups.setdefault(root, Actor(id=""))
         actor.posts.add(row["post_id"])
         actor.identifiers[row["fingerprint"]] = (row["kind"], row["masked"])
-        actor.links.setdefault(row["fingerprint"], set()).add(row["post_id"])
         actor.sources.add(row["source"])
         first, last = row["first_seen"] or "", row["last_seen"] or row["first_seen"] or ""
         actor.first_seen = min(actor.first_seen, first) if actor.first_seen else first

@@ -15,7 +15,7 @@ import os
 import re
 from dataclasses import dataclass
 
-from rules.identifiers import mask_text, mask_value
+from rules.identifiers import mask_value, masked_excerpt
 
 from ..labels import CATEGORIES
 
@@ -98,8 +98,7 @@ def message(flags: list[dict], run: dict, link_base: str) -> tuple[str, str]:
     lines = []
     for flag in flags[:MAX_LISTED]:
         shown = mask_value({"author": flag.get("author") or "", "title": flag.get("thread_title") or ""})
-        text = flag.get("text") or ""
-        excerpt = " ".join(mask_text(text, None, 0, min(len(text), EXCERPT)).split())
+        excerpt = masked_excerpt(flag.get("text") or "", EXCERPT)
         link = f"{link_base}/posts/{flag['post_id']}" if link_base else f"post {flag['post_id']}"
         lines.append(f"[{flag['severity'].upper()}] {', '.join(flag['categories']) or '-'} · {flag['source']}"
                      f"{' · ' + shown['author'] if shown['author'] else ''}\n{excerpt}\n{link}")

@@ -17,7 +17,8 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from rules.identifiers import mask_text, mask_value
+from rules.identifiers import mask_text, mask_value, masked_excerpt
+from spiders.incremental import when as _when
 
 EXCERPT = 1000
 """Characters of a post's text shared (masked)."""
@@ -32,18 +33,7 @@ FORUM_KINDS = ("forum", "discourse")
 
 
 def _excerpt(text: str) -> str:
-    text = text or ""
-    return mask_text(text, None, 0, min(len(text), EXCERPT)) + ("…" if len(text) > EXCERPT else "")
-
-
-def _when(value: str | None) -> dt.datetime | None:
-    if not value:
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+    return masked_excerpt(text, EXCERPT)
 
 
 def _tag(category: str) -> str:

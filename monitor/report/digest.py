@@ -20,7 +20,7 @@ import re
 import threading
 from dataclasses import dataclass
 
-from rules.identifiers import mask_text, mask_value
+from rules.identifiers import mask_value, masked_excerpt
 
 from ..escaping import md_text
 
@@ -99,8 +99,7 @@ def day_window(day: dt.date, zone: dt.tzinfo) -> tuple[str, str]:
 
 
 def _excerpt(text: str) -> str:
-    text = text or ""
-    return " ".join(mask_text(text, None, 0, min(len(text), EXCERPT)).split()) + ("…" if len(text) > EXCERPT else "")
+    return masked_excerpt(text, EXCERPT)
 
 
 def build_digest(db, day: dt.date, zone: dt.tzinfo, zone_name: str) -> dict:

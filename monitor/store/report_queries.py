@@ -10,6 +10,15 @@ SELLER_KINDS = ("phone", "email", "telegram", "btc", "eth", "tron")
 """Identifier kinds that point at whoever posts (contacts, wallets); identity numbers point at victims.
 Phones and e-mails count only when offered as a contact (`identifiers.is_contact`), not in a sample."""
 
+SELLER_IDENTIFIER = ("i.kind IN (" + ", ".join(f"'{k}'" for k in SELLER_KINDS) + ") "
+                     "AND (i.kind NOT IN ('phone', 'email') OR coalesce(i.is_contact, 1) = 1)")
+"""The SQL condition on `identifiers i` that picks what links posts into one seller (SELLER_KINDS, constants)."""
+
+ACTOR_SUMMARY = ("SELECT am.actor_id AS id, count(*) AS posts, group_concat(DISTINCT p.source) AS sources, "
+                 "min(p.first_seen) AS first_seen, max(coalesce(p.last_seen, p.first_seen)) AS last_seen "
+                 "FROM actor_members am JOIN posts p ON p.id = am.post_id {where} GROUP BY am.actor_id")
+"""Sellers as the last regrouping left them: how many posts, where, first and last seen."""
+
 
 class ReportQueries:
     db: object
@@ -113,11 +122,8 @@ class ReportQueries:
     def actor_page(self, limit: int, offset: int) -> list[dict]:
         """One page of sellers from the last regrouping, most posts first: posts, sources, first and last
         sighting, their posts' statuses and their contacts and wallets (masked)."""
-        rows = self._dicts(
-            "SELECT am.actor_id AS id, count(*) AS posts, group_concat(DISTINCT p.source) AS sources, "
-            "min(p.first_seen) AS first_seen, max(coalesce(p.last_seen, p.first_seen)) AS last_seen "
-            "FROM actor_members am JOIN posts p ON p.id = am.post_id GROUP BY am.actor_id "
-            "ORDER BY posts DESC, am.actor_id LIMIT ? OFFSET ?", [limit, offset])
+        rows = [_sources_listed(r) for r in self._dicts(
+            ACTOR_SUMMARY.format(where="") + " ORDER BY posts DESC, am.actor_id LIMIT ? OFFSET ?", [limit, offset])]
         if not rows:
             return rows
         ids = json.dumps([r["id"] for r in rows])
@@ -127,16 +133,13 @@ class ReportQueries:
                 "LEFT JOIN flags f ON f.post_id = am.post_id WHERE am.actor_id IN (SELECT value FROM json_each(?)) "
                 "GROUP BY am.actor_id, f.status", [ids]).fetchall():
             statuses.setdefault(actor, {})[status] = count
-        marks = ",".join("?" * len(SELLER_KINDS))
         found: dict = {}
         for actor, kind, masked in self.db.execute(
                 f"SELECT am.actor_id, i.kind, min(i.masked) FROM actor_members am JOIN identifiers i ON i.post_id = am.post_id "
-                f"WHERE am.actor_id IN (SELECT value FROM json_each(?)) AND i.kind IN ({marks}) "
-                f"AND (i.kind NOT IN ('phone', 'email') OR coalesce(i.is_contact, 1) = 1) "
-                f"GROUP BY am.actor_id, i.fingerprint", [ids, *SELLER_KINDS]).fetchall():
+                f"WHERE am.actor_id IN (SELECT value FROM json_each(?)) AND {SELLER_IDENTIFIER} "
+                f"GROUP BY am.actor_id, i.fingerprint", [ids]).fetchall():
             found.setdefault(actor, []).append({"kind": kind, "masked": masked})
         for row in rows:
-            row["sources"] = sorted(set((row["sources"] or "").split(",")) - {""})
             row["statuses"] = statuses.get(row["id"], {})
             row["identifiers"] = sorted(found.get(row["id"], []), key=lambda i: (i["kind"], i["masked"]))
         return rows
@@ -144,52 +147,39 @@ class ReportQueries:
     def actor_detail(self, actor_id: str, max_posts: int = 1000) -> dict | None:
         """One seller from the last regrouping: its summary, its posts (newest `max_posts`) and which contact or
         wallet links which of them."""
-        head = self.actor_page_row(actor_id)
-        if head is None:
+        heads = self._dicts(ACTOR_SUMMARY.format(where="WHERE am.actor_id = ?"), [actor_id])
+        if not heads:
             return None
+        head = _sources_listed(heads[0])
         post_ids = [r[0] for r in self.db.execute(
             "SELECT am.post_id FROM actor_members am JOIN posts p ON p.id = am.post_id WHERE am.actor_id = ? "
             "ORDER BY p.first_seen DESC LIMIT ?", [actor_id, max_posts]).fetchall()]
-        marks = ",".join("?" * len(SELLER_KINDS))
         links: dict = {}
         for kind, masked, fp, post in self.db.execute(
                 f"SELECT i.kind, i.masked, i.fingerprint, i.post_id FROM actor_members am JOIN identifiers i ON i.post_id = am.post_id "
-                f"WHERE am.actor_id = ? AND i.kind IN ({marks}) AND (i.kind NOT IN ('phone', 'email') OR coalesce(i.is_contact, 1) = 1) "
-                f"ORDER BY i.kind, i.masked, i.post_id", [actor_id, *SELLER_KINDS]).fetchall():
+                f"WHERE am.actor_id = ? AND {SELLER_IDENTIFIER} ORDER BY i.kind, i.masked, i.post_id", [actor_id]).fetchall():
             link = links.setdefault(fp, {"kind": kind, "masked": masked, "posts": []})
             if len(link["posts"]) < 50:
                 link["posts"].append(post)
         return {**head, "post_ids": post_ids, "links": list(links.values())}
 
-    def actor_page_row(self, actor_id: str) -> dict | None:
-        row = self._dicts(
-            "SELECT am.actor_id AS id, count(*) AS posts, group_concat(DISTINCT p.source) AS sources, "
-            "min(p.first_seen) AS first_seen, max(coalesce(p.last_seen, p.first_seen)) AS last_seen "
-            "FROM actor_members am JOIN posts p ON p.id = am.post_id WHERE am.actor_id = ? GROUP BY am.actor_id", [actor_id])
-        if not row:
-            return None
-        row[0]["sources"] = sorted(set((row[0]["sources"] or "").split(",")) - {""})
-        return row[0]
-
     def actor_membership_exists(self) -> bool:
         return self.db.execute("SELECT 1 FROM actor_members LIMIT 1").fetchone() is not None
 
     def has_seller_identifiers(self) -> bool:
-        marks = ",".join("?" * len(SELLER_KINDS))
-        return self.db.execute(f"SELECT 1 FROM identifiers WHERE kind IN ({marks}) LIMIT 1", list(SELLER_KINDS)).fetchone() is not None
+        return self.db.execute(f"SELECT 1 FROM identifiers i WHERE {SELLER_IDENTIFIER} LIMIT 1").fetchone() is not None
 
     def actor_membership(self) -> dict[int, str]:
         """post id -> the actor id recorded at the last regrouping."""
         return dict(self.db.execute("SELECT post_id, actor_id FROM actor_members").fetchall())
 
-    def flag_statuses(self) -> dict[int, str]:
-        """post id -> its flag's status, for every flagged post."""
-        return dict(self.db.execute("SELECT post_id, status FROM flags").fetchall())
-
     def seller_identifiers(self) -> list[dict]:
         """Every contact and wallet fingerprint with its post, the post's source and first sighting."""
-        marks = ",".join("?" * len(SELLER_KINDS))
         return self._dicts(
             f"SELECT i.post_id, i.kind, i.fingerprint, i.masked, p.source, p.first_seen, p.last_seen "
-            f"FROM identifiers i JOIN posts p ON p.id = i.post_id WHERE i.kind IN ({marks}) "
-            f"AND (i.kind NOT IN ('phone', 'email') OR coalesce(i.is_contact, 1) = 1)", list(SELLER_KINDS))
+            f"FROM identifiers i JOIN posts p ON p.id = i.post_id WHERE {SELLER_IDENTIFIER}")
+
+
+def _sources_listed(row: dict) -> dict:
+    """An ACTOR_SUMMARY row with its comma-joined sources as a sorted list."""
+    return {**row, "sources": sorted(set((row["sources"] or "").split(",")) - {""})}
