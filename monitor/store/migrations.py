@@ -286,3 +286,11 @@ def m0014_contact_identifiers(db):
     # or sits in a data sample (a victim's); only the former links posts into one seller. NULL: not
     # known (stored before this), treated as a contact until the post is analysed again.
     db["identifiers"].add_column("is_contact", int)
+
+
+@migrations(name="0015_reason_parts")
+def m0015_reason_parts(db):
+    # The reasons as data (what kind of evidence, which words, how many) beside the English sentences,
+    # so the page, letters, digest and alerts say them in their reader's language. NULL (stored
+    # before this): the English sentences are shown.
+    db["flags"].add_column("reason_parts", str)
