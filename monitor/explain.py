@@ -6,6 +6,7 @@ import click
 
 from rules import Analysis
 from rules.identifiers import MASKED_KINDS
+from rules.reasons import sentences
 
 from .escaping import terminal_safe
 
@@ -51,8 +52,8 @@ def highlighted(text: str, analysis: Analysis, color: bool) -> str:
     return "".join(out)
 
 
-def describe(text: str, analysis: Analysis, color: bool) -> str:
-    """A full, human-readable explanation of one analysis."""
+def describe(text: str, analysis: Analysis, color: bool, lang: str = "en") -> str:
+    """A full, human-readable explanation of one analysis; the reasons in `lang`."""
     lines = [highlighted(text, analysis, color), ""]
     verdict = f"{analysis.label.upper()}  score {analysis.score}  severity {analysis.severity}  lang {analysis.lang}"
     lines.append(click.style(verdict, bold=True) if color else verdict)
@@ -60,7 +61,8 @@ def describe(text: str, analysis: Analysis, color: bool) -> str:
         lines.append("categories: " + ", ".join(analysis.categories))
     lines.append("")
     lines.append("why:")
-    lines.extend(f"  - {terminal_safe(r)}" for r in analysis.reasons or ["no rule fired"])
+    why = sentences(analysis.reason_parts, lang, analysis.reasons)
+    lines.extend(f"  - {terminal_safe(r)}" for r in why or ["no rule fired"])
     if analysis.matches:
         lines.append("")
         lines.append("rules that fired:")

@@ -23,7 +23,9 @@ from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc
 
 from .identifiers import MASKED_KINDS, Identifier, find_identifiers, mask_text
-from .model import signals_of
+from .amounts import find_prices
+from .model import shown, signals_of
+from .reasons import sentences
 from .normalize import Normalized, normalize
 from .ruleset import RULES_DIR, Rule, load_rules
 from .tokenizer import blank, token_offsets
@@ -101,7 +103,8 @@ class Analysis:
     context: list[ContextHit]
     lang: str
     truncated: bool = False
-    reasons: list[str] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)  # in English; `reason_parts` say them in either language
+    reason_parts: list[dict] = field(default_factory=list)
     rules_label: str = ""  # the rules' own decision and score, kept beside the combined ones
     rules_score: float = 0.0
     model: str | None = None  # version of the model that scored the post; None: rules only
@@ -139,6 +142,7 @@ class Analysis:
             "lang": self.lang,
             "truncated": self.truncated,
             "reasons": list(self.reasons),
+            "reason_parts": self.reason_parts,
             "rules_label": self.rules_label,
             "rules_score": self.rules_score,
             "model": self.model,
@@ -246,10 +250,11 @@ class Detector:
         self.model = model
         self.explain_all = explain_all  # False: the model's words are listed for sales only (the crawl keeps no other)
         self.model_version = model_version if model is not None else None
-        self.warnings = list(warnings or [])
+        self._set_warnings(warnings)
         self.rules = load_rules(rules_dir or RULES_DIR)
         self.weights = {**WEIGHTS, **(weights or {})}
         self.by_id = {r.id: r for r in self.rules}
+        self._context_of = {r.id: r.category for r in self.rules if r.label == "CONTEXT"}
         self.threshold = threshold
         self._regex_rules = [r for r in self.rules if r.regex is not None]
         self._matchers = {lang: _LanguageMatchers(lang, self.rules) for lang in ("id", "en")}
@@ -259,8 +264,13 @@ class Detector:
         other = copy.copy(self)
         other.model = model
         other.model_version = version if model is not None else None
-        other.warnings = list(warnings or [])
+        other._set_warnings(warnings)
         return other
+
+    def _set_warnings(self, warnings) -> None:
+        """Warnings come as reason parts (see rules.reasons) or plain English text."""
+        self.warning_parts = [w if isinstance(w, dict) else {"kind": "note", "detail": str(w)} for w in warnings or []]
+        self.warnings = sentences(self.warning_parts, "en")
 
     def model_inputs(self, text: str, is_listing: bool = False) -> tuple[str, dict[str, float]]:
         """What the model reads of `text`: the normalised text and the rules' signals (for training)."""
@@ -429,7 +439,7 @@ class Detector:
             vetoed = not rules_sale and (any(ev[name] for name in VETO) or (no_data and probability < MODEL_ALONE))
             is_sale = (probability >= self.model.threshold and not vetoed) or (rules_sale and probability >= RULES_SUPPORT)
             if is_sale or self.explain_all:
-                terms = [str(c) for c in self.model.terms(parts, signals)]
+                terms = self.model.terms(parts, signals)
         data_by_cat = ev["data_by_category"]
         categories: list[str] = []
         if is_sale:
@@ -438,12 +448,13 @@ class Detector:
             if not categories:  # a listing of fields, or an offer the model recognised with no document named
                 categories = ["database_dump"] if ev["fields"] >= 3 else ["other_pii"]
         live = [m for m in matches if m.neutralised_by is None]
-        reasons = _reasons(ev, matches, live, context, truncated)
+        why = _reason_parts(ev, matches, live, context, truncated, self._context_of)
         if learned is not None:
-            reasons.append(f"model {self.model_version or ''}: probability {score:.2f}"
-                           + (": " + ", ".join(terms) if terms else "")
-                           + f"; rules alone: {'sale' if rules_sale else 'not sale'} ({rules_score:.2f})")
-        reasons.extend(self.warnings)
+            why.append({"kind": "model", "version": self.model_version or "", "probability": score,
+                          "terms": [{"feature": shown(t.feature) if t.kind == "words" else t.feature, "kind": t.kind,
+                                     "weight": round(t.weight, 2)} for t in terms],
+                          "rules_sale": rules_sale, "rules_score": rules_score})
+        why.extend(self.warning_parts)
         return Analysis(
             label="sale" if is_sale else "not_sale",
             score=score,
@@ -454,11 +465,12 @@ class Detector:
             context=context,
             lang=lang,
             truncated=truncated,
-            reasons=reasons,
+            reasons=sentences(why, "en"),
+            reason_parts=why,
             rules_label="sale" if rules_sale else "not_sale",
             rules_score=rules_score,
             model=self.model_version if learned is not None else None,
-            model_terms=terms,
+            model_terms=[str(t) for t in terms],
             warnings=list(self.warnings),
         )
 
@@ -496,41 +508,49 @@ def _longest_per_label(found: list[tuple[Rule, int, int]]) -> list[tuple[Rule, i
 
 
 def _words(matches) -> list[str]:
-    """Matched words as a reviewer reads them: no trailing spaces or punctuation, each once (any case)."""
+    """Matched words as a reviewer reads them: no trailing spaces or punctuation, each once (any case).
+
+    A price is listed once however it is written ("Rp150rb", "Rp 150.000"): words that read as the
+    same amount count as one."""
     seen, out = set(), []
     for text in sorted(m.text for m in matches):
         word = " ".join(text.split()).strip(" ,.;:/-|")
-        if word and word.casefold() not in seen:
-            seen.add(word.casefold())
+        prices = find_prices(word) or (find_prices("rp " + word) if word[:1].isdigit() else [])
+        key = prices[0][2] if len(prices) == 1 else word.casefold()
+        if word and key not in seen:
+            seen.add(key)
             out.append(word)
     return out
 
 
-def _reasons(ev: dict, matches: list[Match], live: list[Match], context: list[ContextHit], truncated: bool) -> list[str]:
-    """The decision in words, for reviewers: sentences of matched words; the weights are in `details`."""
-    reasons = []
+def _reason_parts(ev: dict, matches: list[Match], live: list[Match], context: list[ContextHit], truncated: bool,
+                  context_of: dict[str, str]) -> list[dict]:
+    """The decision as reasons (see rules.reasons): the matched words under their rule label; the weights
+    are in the evidence, not here."""
+    parts: list[dict] = []
     intent = _words(m for m in live if m.label == "SALE_INTENT")
     if intent:
-        reasons.append("sale intent: " + ", ".join(intent))
+        parts.append({"kind": "words", "label": "SALE_INTENT", "words": intent})
     if ev["data_by_category"]:
-        reasons.append("data on offer: " + ", ".join(c.replace("_", " ") for c in sorted(ev["data_by_category"])))
+        parts.append({"kind": "categories", "label": "DATA", "codes": sorted(ev["data_by_category"])})
     if ev["fields"]:
-        reasons.append(f"{ev['fields']} personal-data field(s) named")
-    for label, title in (("PRICE", "price"), ("CONTACT", "contact"), ("VOLUME", "volume"), ("TERMS", "terms of trade")):
+        parts.append({"kind": "fields", "n": ev["fields"]})
+    for label in ("PRICE", "CONTACT", "VOLUME", "TERMS"):
         words = _words(m for m in live if m.label == label)
         if words:
-            reasons.append(f"{title}: " + ", ".join(words))
+            parts.append({"kind": "words", "label": label, "words": words})
     if ev["valid_ids"]:
-        reasons.append(f"{ev['valid_ids']} valid identity or card number(s)")
+        parts.append({"kind": "valid_ids", "n": ev["valid_ids"]})
     benign = _words(m for m in matches if m.label == "BENIGN")
     if benign:
-        reasons.append("lawful commerce or procedure: " + ", ".join(benign))
-    neutralised = sorted({(m.text, m.neutralised_by) for m in matches if m.neutralised_by})
+        parts.append({"kind": "words", "label": "BENIGN", "words": benign})
+    neutralised = sorted({(" ".join(m.text.split()), context_of.get(m.neutralised_by, "CONTEXT"))
+                          for m in matches if m.neutralised_by})
     if neutralised:
-        reasons.append("context: " + ", ".join(f"'{t}' neutralised by {r}" for t, r in neutralised))
-    doc = sorted({f"{c.category.lower()} '{c.trigger}'" for c in context if c.category in DOCUMENT_CONTEXT})
+        parts.append({"kind": "neutralised", "items": [list(item) for item in neutralised]})
+    doc = sorted({(c.category, " ".join(c.trigger.split())) for c in context if c.category in DOCUMENT_CONTEXT})
     if doc:
-        reasons.append("reads as report or advice: " + ", ".join(doc))
+        parts.append({"kind": "reported", "items": [list(item) for item in doc]})
     if truncated:
-        reasons.append(f"text cut at {MAX_CHARS} characters")
-    return reasons
+        parts.append({"kind": "truncated", "n": MAX_CHARS})
+    return parts

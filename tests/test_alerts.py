@@ -55,8 +55,10 @@ def config_for(tmp_path, server, rules: str) -> str:
     return str(path)
 
 
-def test_one_masked_message_per_run_with_every_matching_flag(tmp_path, webhook):
-    rules = ('[[alerts.rules]]\nname = "documents"\ncategories = ["ektp_selfie", "id_documents", "database_dump"]\n'
+@pytest.mark.parametrize("language", ["id", "en"])
+def test_one_masked_message_per_run_with_every_matching_flag(tmp_path, webhook, language):
+    rules = (f'language = "{language}"\n'
+             '[[alerts.rules]]\nname = "documents"\ncategories = ["ektp_selfie", "id_documents", "database_dump"]\n'
              'notify = ["ALERT_HOOK"]\n')
     with DemoServer() as server:
         config = config_for(tmp_path, server, rules)
@@ -68,7 +70,14 @@ def test_one_masked_message_per_run_with_every_matching_flag(tmp_path, webhook):
     matching = [pid for pid, cats in flagged if set(json.loads(cats)) & {"ektp_selfie", "id_documents", "database_dump"}]
     assert matching and len(webhook.bodies) == 1, "one message for the run, not one per post"
     body = webhook.bodies[0]
-    assert body["title"].startswith(f"Data-sale monitor: {len(matching)} new flag")
+    title = {"id": f"Monitor penjualan data: {len(matching)} tanda baru dari tg",
+             "en": f"Data-sale monitor: {len(matching)} new flag(s) from tg"}[language]
+    assert body["title"] == title
+    # categories and severities in the reader's words, never codes
+    assert not re.search(r"ektp_selfie|id_documents|database_dump|\[(HIGH|CRITICAL)\]" if language == "id" else
+                         r"ektp_selfie|id_documents|database_dump", body["message"])
+    assert ("dokumen identitas" in body["message"] or "selfie e-KTP" in body["message"]) if language == "id" else \
+        ("identity documents" in body["message"] or "e-KTP selfie" in body["message"])
     for pid in matching:
         assert f"https://monitor.example/posts/{pid}" in body["message"]
     assert not [d for d in re.findall(r"(?<!\d)\d{16}(?!\d)", body["message"]) if is_valid_nik(d)], "never a full NIK"
@@ -100,6 +109,7 @@ def test_a_failing_notifier_is_recorded_and_the_run_keeps_its_result(tmp_path):
     ('[[alerts.rules]]\nnotify = ["X"]\nactors = ["seller one"]\n', "alerts.rules[0].actors: must be a list of strings"),
     ('[[alerts.rules]]\nnotify = ["X"]\ncategories = ["id-documents"]\n', "alerts.rules[0].categories: unknown 'id-documents'"),
     ('[[alerts.rules]]\nnotify = ["X"]\nsources = ["tg-typo"]\n', "alerts.rules[0].sources: unknown source 'tg-typo'"),
+    ('language = "jv"\n', 'alerts.language: "id" (Bahasa Indonesia) or "en" (English)'),
 ])
 def test_bad_alert_rules_are_refused_with_the_field(tmp_path, rules, problem):
     path = tmp_path / "s.toml"
@@ -120,4 +130,4 @@ def test_an_actor_rule_alerts_on_that_seller_only(tmp_path, webhook):
         config = config_for(tmp_path, server, f'[[alerts.rules]]\nactors = ["{actor}"]\nnotify = ["ALERT_HOOK"]\n')
         run_monitor("crawl", "tg", "--config", config, "--db", str(tmp_path / "m.db"), env={"ALERT_HOOK": webhook.url})
     (body,) = webhook.bodies
-    assert body["title"].startswith(f"Data-sale monitor: {posts} new flag")
+    assert body["title"].startswith(f"Monitor penjualan data: {posts} tanda baru")

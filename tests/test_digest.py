@@ -102,7 +102,8 @@ def test_addresses_that_would_inject_headers_are_refused(tmp_path, digest, probl
     assert result.returncode == 1 and problem in result.stderr, result.stderr
 
 
-def test_send_mails_it_to_a_real_smtp_server(generated):
+@pytest.mark.parametrize("language", ["id", "en"])
+def test_send_mails_it_to_a_real_smtp_server(generated, language):
     from aiosmtpd.controller import Controller
     from aiosmtpd.handlers import Message
 
@@ -119,16 +120,23 @@ def test_send_mails_it_to_a_real_smtp_server(generated):
     try:
         config = tmp / "s.toml"
         config.write_text(f'{SOURCE}[digest]\nsmtp_host = "127.0.0.1"\nsmtp_port = {port}\nsmtp_security = "none"\n'
-                          f'from = "monitor@example.org"\nto = ["csirt@example.org"]\n', encoding="utf-8")
+                          f'from = "monitor@example.org"\nto = ["csirt@example.org"]\nlanguage = "{language}"\n', encoding="utf-8")
         result = run_monitor("digest", "--date", "2026-12-06", "--send", "--config", str(config), "--db", db_path)
     finally:
         controller.stop()
     assert result.returncode == 0 and "sent" in result.stderr, result.stderr
     (message,) = received
     parsed = email.message_from_string(message.as_string(), policy=policy.default)
-    assert parsed["Subject"] == "Data-sale monitor digest 2026-12-06: 2 new flags" and parsed["To"] == "csirt@example.org"
+    subject = {"id": "Ringkasan monitor penjualan data 2026-12-06: 2 tanda baru",
+               "en": "Data-sale monitor digest 2026-12-06: 2 new flags"}[language]
+    assert parsed["Subject"] == subject and parsed["To"] == "csirt@example.org"
     page = parsed.get_body(("html",)).get_content()
-    assert "digest of 2026-12-06" in page and "t.me/gudang_leak" in page
+    assert f'<html lang="{language}">' in page and "t.me/gudang_leak" in page
+    words = {"id": ("ringkasan 2026-12-06", "Kritis dan tinggi", "basis data bocor", "Penjual", "median hari sampai dihapus"),
+             "en": ("digest of 2026-12-06", "Critical and high", "database dump", "Sellers", "median days to removal")}[language]
+    assert all(w in page for w in words), page
+    text = parsed.get_body(("plain",)).get_content()
+    assert "database_dump" not in page + text and "ektp_selfie" not in page + text  # names, not codes
 
 
 def test_send_without_settings_and_unreachable_servers_are_reported(generated):
@@ -156,7 +164,7 @@ def test_the_scheduler_sends_yesterdays_digest_daily(generated):
     config.write_text(f'{SOURCE}[digest]\nsmtp_host = "127.0.0.1"\nsmtp_port = {port}\nsmtp_security = "none"\n'
                       f'from = "m@example.org"\nto = ["x@example.org"]\ntime = "07:00"\n', encoding="utf-8")
     listed = run_monitor("schedule", "--list", "--config", str(config), "--db", db_path)
-    assert listed.returncode == 0 and "daily at 07:00" in listed.stdout and "T07:00:00+07:00" in listed.stdout, listed.stdout
+    assert listed.returncode == 0 and "daily at 07:00" in listed.stdout and "07:00 WIB" in listed.stdout, listed.stdout
     received = []
 
     class Keep(Message):
@@ -173,7 +181,7 @@ def test_the_scheduler_sends_yesterdays_digest_daily(generated):
         controller.stop()
     (message,) = received
     yesterday = (dt.datetime.now(dt.timezone(dt.timedelta(hours=7))).date() - dt.timedelta(days=1)).isoformat()
-    assert message["Subject"].startswith(f"Data-sale monitor digest {yesterday}")
+    assert message["Subject"].startswith(f"Ringkasan monitor penjualan data {yesterday}")
 
 
 def test_a_mail_server_that_trickles_is_given_up_on(generated, monkeypatch):

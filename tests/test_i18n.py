@@ -34,6 +34,33 @@ def test_codes_are_shown_in_the_readers_language(site):
     assert "e-KTP selfie" in client.get("/queue?from=2000-01-01").text
 
 
+def test_reasons_are_said_in_the_readers_language(site):
+    client = Client(site)
+    client.login("rina")
+    client.post("/lang", {"lang": "id", "csrf_token": client.csrf()})
+    queue, post = client.get("/queue?from=2000-01-01").text, client.get("/posts/1").text
+    for page in (queue, post):
+        assert "niat menjual: Jual" in page and "data yang ditawarkan: selfie e-KTP" in page and "kontak: " in page
+        assert "sale intent" not in page and "data on offer" not in page
+    client.post("/lang", {"lang": "en", "csrf_token": client.csrf()})
+    post = client.get("/posts/1").text
+    assert "sale intent: Jual" in post and "data on offer: e-KTP selfie" in post and "niat menjual" not in post
+
+
+def test_flags_stored_before_reasons_were_data_show_their_sentences(tmp_path):
+    db_path = str(tmp_path / "m.db")
+    with Database(db_path) as db:
+        add_user(db, "rina", "reviewer", PASSWORD)
+        stored = ingest_post(db, Detector(), {"source": "tg", "kind": "telegram", "post_id": "1", "url": "https://t.me/x/1",
+                                              "text": "Jual foto selfie e-KTP 15rb/foto, telegram @x_demo"}, secret_key(db_path))
+        db.db.execute("UPDATE flags SET reason_parts = NULL, reasons = '[\"an older sentence <b>x</b>\"]'")
+    with served(db_path) as url:
+        client = Client(url)
+        client.login("rina")
+        post = client.get(f"/posts/{stored.post_id}").text
+    assert "an older sentence &lt;b&gt;x&lt;/b&gt;" in post
+
+
 def test_every_dashboard_and_actor_word_has_both_languages():
     from monitor.report.dashboard import CHARTS
 

@@ -23,6 +23,7 @@ from monitor.rescore import rescore_posts
 from monitor.store import Database
 from monitor.web.review import decide
 from rules import Detector
+from rules.reasons import sentences
 from rules.model import C, SIGNALS, LinearModel, ModelError, design_matrix, features, fit
 
 # ---------------------------------------------------------------- fixtures: a small labelled set
@@ -410,11 +411,13 @@ def test_a_current_file_naming_a_missing_version_falls_back_to_the_rules(version
     assert registry.current_version(db_path) == "ghost"
     model, version, warnings = registry.load_current(db_path)
     assert (model, version) == (None, None)
-    assert len(warnings) == 1 and "'ghost'" in warnings[0] and "not found" in warnings[0]
+    assert warnings == [{"kind": "model_unavailable", "detail": warnings[0]["detail"]}]  # said in each reader's language
+    assert "'ghost'" in warnings[0]["detail"] and "not found" in warnings[0]["detail"]
     det = registry.build_detector(db_path)
-    assert det.model is None and det.warnings == warnings
+    assert det.model is None and det.warnings == [f"learned model unavailable, rules only: {warnings[0]['detail']}"]
     row = _ingest_sale(db_path, det)
-    assert row["model"] is None and json.loads(row["warnings"]) == warnings
+    assert row["model"] is None and json.loads(row["warnings"]) == det.warnings
+    assert sentences(json.loads(row["reason_parts"]), "id")[-1].startswith("model pembelajaran tidak tersedia, hanya aturan: ")
 
 
 def test_a_good_model_scores_and_explains_each_flag(versions, monkeypatch):
@@ -425,7 +428,7 @@ def test_a_good_model_scores_and_explains_each_flag(versions, monkeypatch):
     analysis = det.analyze(SALE_TEXT)
     assert analysis.model == "good" and analysis.warnings == []
     assert analysis.model_terms and analysis.score == round(det.model.probability(*det.model_inputs(SALE_TEXT)), 3)
-    assert any(r.startswith("model good: probability") for r in analysis.reasons)
+    assert any(r.startswith("model good: sale probability") for r in analysis.reasons)
     row = _ingest_sale(db_path, det)
     assert row["model"] == "good"
     terms = json.loads(row["model_terms"])
@@ -820,7 +823,7 @@ def test_the_post_that_opens_a_listing_thread_is_read_with_its_title(tmp_path, d
         assert all(body[m["start"]:m["end"]].lower() == m["text"].lower() for m in matches)
         phone = [i for i in identifiers if i["kind"] in ("phone", "whatsapp")]
         assert phone and body[phone[0]["start"]:phone[0]["end"]] == "081234567890"
-        assert any("NIK" in r or "id documents" in r for r in json.loads(flag["reasons"]))  # the title's evidence
+        assert any("NIK" in r or "identity documents" in r for r in json.loads(flag["reasons"]))  # the title's evidence
         assert reply.flag is None or db.flag_of_post(reply.post_id)["score"] < flag["score"]
         rescore_posts(db, detector)
         again = db.flag_of_post(read_with_title.post_id)
@@ -856,7 +859,7 @@ def test_a_current_file_of_junk_bytes_and_junk_manifests_do_not_crash(tmp_path, 
         (models / name / "manifest.json").write_text(manifest, encoding="utf-8")
     (models / "CURRENT").write_bytes(b"\xff\xfe\x00junk")
     model, version, warnings = registry.load_current(db_path)
-    assert model is None and version is None and "CURRENT" in warnings[0]
+    assert model is None and version is None and "CURRENT" in warnings[0]["detail"]
     listed = run_monitor("model", "list", "--db", str(db_path))
     assert listed.returncode == 0 and "Traceback" not in listed.stderr
     assert "junk2" in listed.stdout and "unusable" in listed.stdout

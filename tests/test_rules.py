@@ -227,10 +227,45 @@ def test_reasons_read_as_sentences():
 
     analysis = Detector().analyze("Jual foto selfie e-KTP, 15rb/foto, harga Rp 15.000, minat japri telegram @x_demo ,  ")
     reasons = analysis.reasons
-    assert "data on offer: ektp selfie" in reasons  # weights are in the details, not in the reasons
-    assert any(r.startswith("price: ") and "15rb" in r and "15rb/" not in r for r in reasons)
+    assert "data on offer: e-KTP selfie" in reasons  # weights are in the details, not in the reasons
+    price = next(r for r in reasons if r.startswith("price: "))
+    assert price == "price: 15rb, harga"  # "Rp 15.000" is the same price as "15rb": listed once
     assert any(r.startswith("contact: ") and "@x_demo" in r for r in reasons)
     for reason in reasons:
         items = reason.split(": ", 1)[-1].split(", ")
         assert all(item and item == item.strip(" ,./") for item in items), reason  # no empty or ragged words
         assert not re.search(r"\(\d+(\.\d+)?\)", reason), reason
+
+
+def test_reasons_in_both_languages():
+    """Every reason is said in Indonesian and English from the catalogue; numbers as each language writes them."""
+    from rules import Detector
+    from rules.reasons import missing_words, sentences
+    from rules.ruleset import CONTEXT_CATEGORIES, DATA_CATEGORIES, LABELS
+
+    assert missing_words(LABELS, DATA_CATEGORIES, CONTEXT_CATEGORIES) == []
+    analysis = Detector().analyze("Dijual 2 juta data nasabah, NIK, nama, alamat, no hp. Harga Rp 5jt atau Rp 5.000.000. "
+                                  "Kontak t.me/leakbroker. Berita: data ini diduga dijual")
+    indonesian = sentences(analysis.reason_parts, "id")
+    assert sentences(analysis.reason_parts, "en") == analysis.reasons
+    assert "niat menjual: Dijual" in indonesian
+    assert any(r.startswith("data yang ditawarkan: ") and "basis data bocor" in r for r in indonesian)
+    price = next(r for r in indonesian if r.startswith("harga: "))
+    assert price in ("harga: Harga, Rp 5jt", "harga: Harga, Rp 5.000.000")  # the same price, listed once
+    assert "konteks: 'dijual' dinetralkan oleh berita atau laporan" in indonesian
+    assert not any("_" in r or "SALE_INTENT" in r for r in indonesian + analysis.reasons)  # no codes
+
+
+def test_reasons_of_the_model_in_both_languages():
+    from rules.reasons import sentence
+
+    part = {"kind": "model", "version": "v2", "probability": 0.874, "rules_sale": False, "rules_score": 0.31,
+            "terms": [{"feature": "fullz", "kind": "words", "weight": 1.8}, {"feature": "prices", "kind": "signal", "weight": 0.4},
+                      {"feature": "berita", "kind": "words", "weight": -0.9}]}
+    assert sentence(part, "id") == ("model v2: peluang penjualan 0,87; dinaikkan oleh 'fullz', harga; diturunkan oleh 'berita'; "
+                                    "menurut aturan saja: bukan penjualan (skor 0,31)")
+    assert sentence(part, "en") == ("model v2: sale probability 0.87; raised by 'fullz', prices; lowered by 'berita'; "
+                                    "rules alone: not sale (score 0.31)")
+    # stored parts from another version or damaged: shown by their detail, never an error
+    assert sentence({"kind": "from_the_future", "detail": "x"}, "id") == "x"
+    assert sentence({"kind": "model"}, "en") == ""

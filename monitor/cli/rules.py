@@ -34,8 +34,10 @@ def _detector(rules_dir: str | None = None, db_path: str | None = None, warn: bo
 @click.option("--json", "as_json", is_flag=True, help="Print the analysis as JSON.")
 @click.option("--lang", type=click.Choice(["id", "en"]), help="Skip language guessing.")
 @click.option("--listing", is_flag=True, help="Read TEXT as a listing title (a marketplace or trading board).")
+@click.option("--reasons-in", "reasons_lang", type=click.Choice(["id", "en"]), default="en", show_default=True,
+              help="The language of the reasons (\"why:\"): id = Bahasa Indonesia, en = English.")
 @db_option
-def explain(text, as_json, lang, listing, db_path):
+def explain(text, as_json, lang, listing, reasons_lang, db_path):
     """Analyse TEXT (or standard input with '-' or no argument) and explain the decision.
 
     Matched words are marked, identity numbers masked; every rule that
@@ -59,7 +61,7 @@ def explain(text, as_json, lang, listing, db_path):
         return
     from ..explain import describe
 
-    click.echo(describe(text, analysis, color=sys.stdout.isatty()))
+    click.echo(describe(text, analysis, color=sys.stdout.isatty(), lang=reasons_lang))
 
 
 @cli.command("eval")

@@ -141,7 +141,8 @@ def write_model(folder: Path, model: LinearModel, manifest: dict) -> dict:
 
 
 def load_current(db_path) -> tuple[LinearModel | None, str | None, list[str]]:
-    """(model, version, warnings): the current model, or (None, None, [why]) to fall back to the rules.
+    """(model, version, warnings): the current model, or (None, None, [why]) to fall back to the rules;
+    the warnings are reason parts (rules.reasons), so each reader reads them in their language.
 
     Never raises: a crawl must not die on a damaged model file; each analysis carries the warning.
     """
@@ -155,7 +156,7 @@ def load_current(db_path) -> tuple[LinearModel | None, str | None, list[str]]:
                              "`monitor model list` shows them, `monitor model use VERSION` picks one")
         model, _ = load_folder(folder)
     except ModelError as exc:
-        return None, None, [f"learned model unavailable, rules only: {exc}"]
+        return None, None, [{"kind": "model_unavailable", "detail": str(exc)}]
     return model, version, []
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from rules.identifiers import mask_value, masked_excerpt
 
-from ..labels import CATEGORIES
+from ..labels import CATEGORIES, label, say
 
 SEVERITIES = ("low", "medium", "high", "critical")
 EXCERPT = 280
@@ -46,6 +46,7 @@ class AlertRule:
 class Alerts:
     rules: tuple[AlertRule, ...] = ()
     link_base: str = ""  # the review page's address, for links to each post
+    language: str = "id"  # the readers': "id" (Bahasa Indonesia) or "en"
 
 
 def _names(value, path: str, pattern: str = r".+") -> tuple[str, ...]:
@@ -60,9 +61,11 @@ def parse_alerts(table) -> Alerts:
         return Alerts()
     if not isinstance(table, dict):
         raise ValueError("alerts: must be a table")
-    unknown = set(table) - {"rules", "link_base"}
+    unknown = set(table) - {"rules", "link_base", "language"}
     if unknown:
-        raise ValueError(f"alerts.{sorted(unknown)[0]}: unknown field; known: link_base, rules")
+        raise ValueError(f"alerts.{sorted(unknown)[0]}: unknown field; known: language, link_base, rules")
+    if table.get("language", "id") not in ("id", "en"):
+        raise ValueError("alerts.language: \"id\" (Bahasa Indonesia) or \"en\" (English)")
     link_base = table.get("link_base", "")
     if not isinstance(link_base, str) or (link_base and not re.match(r"https?://[^\s/]+", link_base)):
         raise ValueError("alerts.link_base: must be the review page's http(s) address")
@@ -89,21 +92,22 @@ def parse_alerts(table) -> Alerts:
                                categories=categories,
                                sources=_names(rule.get("sources", []), f"{path}.sources"),
                                actors=_names(rule.get("actors", []), f"{path}.actors", r"A-[0-9a-f]{10}")))
-    return Alerts(rules=tuple(rules), link_base=link_base.rstrip("/"))
+    return Alerts(rules=tuple(rules), link_base=link_base.rstrip("/"), language=table.get("language", "id"))
 
 
-def message(flags: list[dict], run: dict, link_base: str) -> tuple[str, str]:
-    """Title and body of one alert: every matching flag, masked."""
-    title = f"Data-sale monitor: {len(flags)} new flag{'s' if len(flags) != 1 else ''} from {run['source']}"
+def message(flags: list[dict], run: dict, link_base: str, lang: str = "id") -> tuple[str, str]:
+    """Title and body of one alert in `lang`: every matching flag, masked."""
+    title = say("alert_title", lang, n=len(flags), source=run["source"])
     lines = []
     for flag in flags[:MAX_LISTED]:
         shown = mask_value({"author": flag.get("author") or "", "title": flag.get("thread_title") or ""})
         excerpt = masked_excerpt(flag.get("text") or "", EXCERPT)
-        link = f"{link_base}/posts/{flag['post_id']}" if link_base else f"post {flag['post_id']}"
-        lines.append(f"[{flag['severity'].upper()}] {', '.join(flag['categories']) or '-'} · {flag['source']}"
+        link = f"{link_base}/posts/{flag['post_id']}" if link_base else say("post_n", lang, id=flag["post_id"])
+        categories = ", ".join(label(c, lang) for c in flag["categories"]) or "-"
+        lines.append(f"[{label(flag['severity'], lang).upper()}] {categories} · {flag['source']}"
                      f"{' · ' + shown['author'] if shown['author'] else ''}\n{excerpt}\n{link}")
     if len(flags) > MAX_LISTED:
-        lines.append(f"... and {len(flags) - MAX_LISTED} more (monitor flags --status new)")
+        lines.append(say("alert_more", lang, n=len(flags) - MAX_LISTED))
     return title, "\n\n".join(lines)
 
 
@@ -135,7 +139,7 @@ def alert_run(db, run: dict, alerts: Alerts, environ=os.environ) -> dict[str, st
         if not url:
             failed[var] = "environment variable not set"
             continue
-        title, body = message(matched, run, alerts.link_base)
+        title, body = message(matched, run, alerts.link_base, alerts.language)
         try:
             problem = send(url, title, body)
         except Exception as exc:  # a notifier must never break the crawl's record

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from rules.identifiers import mask_value, masked_excerpt
 
 from ..escaping import md_text
+from ..labels import label, say
 
 from .actors import current_actors
 from .charts import flags_per_day, stacked_bars_svg
@@ -48,9 +49,10 @@ class DigestSettings:
     password_env: str = ""
     apprise: tuple[str, ...] = ()  # names of environment variables holding apprise URLs
     time: str = ""  # "HH:MM": `monitor schedule` sends the previous day's digest then
+    language: str = "id"  # the readers': "id" (Bahasa Indonesia) or "en"
 
 
-DIGEST_KEYS = {"smtp_host", "smtp_port", "smtp_security", "from", "to", "username_env", "password_env", "apprise", "time"}
+DIGEST_KEYS = {"smtp_host", "smtp_port", "smtp_security", "from", "to", "username_env", "password_env", "apprise", "time", "language"}
 
 
 def parse_digest(table) -> DigestSettings:
@@ -79,6 +81,8 @@ def parse_digest(table) -> DigestSettings:
     when = table.get("time", "")
     if when and not (isinstance(when, str) and re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", when)):
         raise ValueError("digest.time: HH:MM, e.g. \"07:00\"")
+    if table.get("language", "id") not in ("id", "en"):
+        raise ValueError("digest.language: \"id\" (Bahasa Indonesia) or \"en\" (English)")
     if table.get("to") and not (isinstance(table.get("smtp_host"), str) and table["smtp_host"] and table.get("from")):
         raise ValueError("digest.smtp_host and digest.from are needed to mail the digest to digest.to")
     for key, values in (("from", [table["from"]] if "from" in table else []), ("to", table.get("to", []))):
@@ -87,7 +91,8 @@ def parse_digest(table) -> DigestSettings:
                 raise ValueError(f"digest.{key}: {value!r} is not an e-mail address (name@example.org)")
     return DigestSettings(smtp_host=table.get("smtp_host", ""), smtp_port=port, smtp_security=table.get("smtp_security", "starttls"),
                           sender=table.get("from", ""), to=tuple(table.get("to", [])), username_env=table.get("username_env", ""),
-                          password_env=table.get("password_env", ""), apprise=tuple(table.get("apprise", [])), time=when)
+                          password_env=table.get("password_env", ""), apprise=tuple(table.get("apprise", [])), time=when,
+                          language=table.get("language", "id"))
 
 
 def day_window(day: dt.date, zone: dt.tzinfo) -> tuple[str, str]:
@@ -139,66 +144,85 @@ def build_digest(db, day: dt.date, zone: dt.tzinfo, zone_name: str) -> dict:
     }
 
 
-def _chart_img(data: dict) -> str:
-    svg = stacked_bars_svg(data, f"Flags per day, last {CHART_DAYS} days, by category (a flag counts in each of its categories)", "flags")
+def _chart_img(data: dict, lang: str) -> str:
+    svg = stacked_bars_svg(data, say("flags_per_day_chart", lang, days=CHART_DAYS), say("flags", lang))
     return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
 
 
-def render_markdown(d: dict, with_chart: bool = True) -> str:
+def _chart_in(d: dict, lang: str) -> dict:
+    """The chart's data with its series named in `lang` (category codes become their names)."""
+    chart = d["charts"]["flags_per_day"]
+    return {**chart, "series": {label(code, lang): counts for code, counts in chart["series"].items()}}
+
+
+def _names(codes, lang: str) -> str:
+    return ", ".join(label(code, lang) for code in codes)
+
+
+def render_markdown(d: dict, with_chart: bool = True, lang: str = "id") -> str:
     esc = md_text  # crawled words: no links, images, HTML or table breaks
-    lines = [f"# Data-sale monitor — digest of {d['date']} ({d['timezone']})", "",
-             f"**{d['flags']} new flags**: " + ", ".join(f"{k} {v}" for k, v in d["flags_by_severity"].items()), ""]
-    lines += ["| category | flags |", "|---|---|"] + [f"| {esc(k)} | {v} |" for k, v in d["flags_by_category"].items()] + [""]
-    lines += ["## Critical and high", ""]
-    lines += [f"- **{f['severity']}** {esc(', '.join(f['categories']))} · {esc(f['source'])} · {esc(f['author'])}: "
-              f"{esc(f['excerpt'])} ({esc(f['url'])})" for f in d["serious_flags"]] or ["- none"]
-    lines += ["", "## Sellers", "", f"New: {len(d['actors']['new'])}, active again: {len(d['actors']['active'])}", ""]
+    w = lambda key, **values: say(key, lang, **values)  # noqa: E731
+    t = d["takedowns"]
+    chart = _chart_in(d, lang)
+    lines = [f"# {w('monitor')} — {w('digest_of', date=d['date'], zone=d['timezone'])}", "",
+             f"**{w('new_flags', n=d['flags'])}**: " + ", ".join(f"{label(k, lang)} {v}" for k, v in d["flags_by_severity"].items()), ""]
+    lines += [f"| {w('category')} | {w('flags')} |", "|---|---|"]
+    lines += [f"| {esc(label(k, lang))} | {v} |" for k, v in d["flags_by_category"].items()] + [""]
+    lines += [f"## {w('critical_and_high')}", ""]
+    lines += [f"- **{label(f['severity'], lang)}** {esc(_names(f['categories'], lang))} · {esc(f['source'])} · {esc(f['author'])}: "
+              f"{esc(f['excerpt'])} ({esc(f['url'])})" for f in d["serious_flags"]] or [f"- {w('none')}"]
+    lines += ["", f"## {w('sellers')}", "", w("sellers_new_active", new=len(d["actors"]["new"]), active=len(d["actors"]["active"])), ""]
     for actor in d["actors"]["new"] + d["actors"]["active"]:
         ids = ", ".join(f"{i['kind']} {i['masked']}" for i in actor["identifiers"])
-        lines.append(f"- {actor['id']}: {actor['posts']} posts on {esc(', '.join(actor['sources']))} ({esc(ids)})")
-    lines += ["", "## Sources that failed", ""]
-    lines += [f"- {esc(r['source'])}: {r['status']} — {esc(r['reason'] or '')}" for r in d["sources_failed"]] or ["- none"]
-    t = d["takedowns"]
-    lines += ["", "## Takedowns", "", f"Requested {t['requested']}, removed {t['removed']}, still online {t['still_online']}, "
-              f"escalated {t['escalated']} on this day.", ""]
-    lines += ["| platform | requested | removed | still online | escalated | median days to removal |", "|---|---|---|---|---|---|"]
+        lines.append(f"- {actor['id']}: {esc(w('seller_posts', n=actor['posts'], sources=', '.join(actor['sources'])))} ({esc(ids)})")
+    lines += ["", f"## {w('sources_failed')}", ""]
+    lines += [f"- {esc(r['source'])}: {w(r['status'])} — {esc(r['reason'] or '')}" for r in d["sources_failed"]] or [f"- {w('none')}"]
+    lines += ["", f"## {w('takedowns')}", "", w("takedowns_today", **{k: t[k] for k in ("requested", "removed", "still_online", "escalated")}), ""]
+    heads = [w("platform"), w("requested"), w("removed"), w("still_online"), w("escalated"), w("median_days_to_removal")]
+    lines += ["| " + " | ".join(heads) + " |", "|---|---|---|---|---|---|"]
     lines += [f"| {esc(p['platform'])} | {p['requested']} | {p['removed']} | {p['still_online']} | {p['escalated']} | "
               f"{p['median_days_to_removal'] if p['median_days_to_removal'] is not None else '-'} |" for p in t["by_platform"]]
-    chart = d["charts"]["flags_per_day"]
-    lines += ["", "## Flags per day", ""] + ([f"![Flags per day, last {CHART_DAYS} days]({_chart_img(chart)})", ""] if with_chart else [])
-    lines += ["| day | " + " | ".join(esc(c) for c in chart["series"]) + " |", "|---|" + "---|" * len(chart["series"])]
+    lines += ["", f"## {w('flags_per_day')}", ""]
+    lines += [f"![{w('flags_per_day_chart', days=CHART_DAYS)}]({_chart_img(chart, lang)})", ""] if with_chart else []
+    lines += [f"| {w('day')} | " + " | ".join(esc(c) for c in chart["series"]) + " |", "|---|" + "---|" * len(chart["series"])]
     lines += [f"| {day} | " + " | ".join(str(v[i]) for v in chart["series"].values()) + " |" for i, day in enumerate(chart["days"])]
     return "\n".join(lines) + "\n"
 
 
-def render_html(d: dict) -> str:
+def render_html(d: dict, lang: str = "id") -> str:
     e = html.escape
+    w = lambda key, **values: e(say(key, lang, **values))  # noqa: E731
     rows = lambda cells: "<tr>" + "".join(f"<td>{e(str(c))}</td>" for c in cells) + "</tr>"  # noqa: E731
-    chart = d["charts"]["flags_per_day"]
-    serious = "".join(f"<li><b>{e(f['severity'])}</b> {e(', '.join(f['categories']))} · {e(f['source'])} · {e(f['author'])}: "
-                      f"{e(f['excerpt'])} <small>{e(f['url'])}</small></li>" for f in d["serious_flags"]) or "<li>none</li>"
-    actors = "".join(f"<li>{e(a['id'])}: {a['posts']} posts on {e(', '.join(a['sources']))} "
+    chart = _chart_in(d, lang)
+    serious = "".join(f"<li><b>{e(label(f['severity'], lang))}</b> {e(_names(f['categories'], lang))} · {e(f['source'])} · "
+                      f"{e(f['author'])}: {e(f['excerpt'])} <small>{e(f['url'])}</small></li>" for f in d["serious_flags"]) \
+        or f"<li>{w('none')}</li>"
+    actors = "".join(f"<li>{e(a['id'])}: {w('seller_posts', n=a['posts'], sources=', '.join(a['sources']))} "
                      f"({e(', '.join(i['kind'] + ' ' + i['masked'] for i in a['identifiers']))})</li>"
-                     for a in d["actors"]["new"] + d["actors"]["active"]) or "<li>none</li>"
-    failed = "".join(f"<li>{e(r['source'])}: {e(r['status'])} — {e(r['reason'] or '')}</li>" for r in d["sources_failed"]) or "<li>none</li>"
+                     for a in d["actors"]["new"] + d["actors"]["active"]) or f"<li>{w('none')}</li>"
+    failed = "".join(f"<li>{e(r['source'])}: {w(r['status'])} — {e(r['reason'] or '')}</li>" for r in d["sources_failed"]) \
+        or f"<li>{w('none')}</li>"
     t = d["takedowns"]
     platforms = "".join(rows([p["platform"], p["requested"], p["removed"], p["still_online"], p["escalated"],
                               p["median_days_to_removal"] if p["median_days_to_removal"] is not None else "-"]) for p in t["by_platform"])
+    heads = "".join(f"<th>{w(k)}</th>" for k in ("platform", "requested", "removed", "still_online", "escalated", "median_days_to_removal"))
     day_rows = "".join(rows([day, *(v[i] for v in chart["series"].values())]) for i, day in enumerate(chart["days"]))
+    severities = e(", ".join(f"{label(k, lang)} {v}" for k, v in d["flags_by_severity"].items()))
+    categories = "".join(rows([label(k, lang), v]) for k, v in d["flags_by_category"].items())
     return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Digest {e(d['date'])}</title>
+<html lang="{'id' if lang == 'id' else 'en'}"><head><meta charset="utf-8"><title>{w('monitor')} — {w('digest_of', date=d['date'], zone=d['timezone'])}</title>
 <style>body{{font-family:sans-serif;max-width:60em;margin:auto}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:2px 6px}}</style>
 </head><body>
-<h1>Data-sale monitor — digest of {e(d['date'])} ({e(d['timezone'])})</h1>
-<p><b>{d['flags']} new flags</b>: {e(', '.join(f'{k} {v}' for k, v in d['flags_by_severity'].items()))}</p>
-<table><tr><th>category</th><th>flags</th></tr>{''.join(rows([k, v]) for k, v in d['flags_by_category'].items())}</table>
-<h2>Critical and high</h2><ul>{serious}</ul>
-<h2>Sellers</h2><p>New: {len(d['actors']['new'])}, active again: {len(d['actors']['active'])}</p><ul>{actors}</ul>
-<h2>Sources that failed</h2><ul>{failed}</ul>
-<h2>Takedowns</h2><p>Requested {t['requested']}, removed {t['removed']}, still online {t['still_online']}, escalated {t['escalated']} on this day.</p>
-<table><tr><th>platform</th><th>requested</th><th>removed</th><th>still online</th><th>escalated</th><th>median days to removal</th></tr>{platforms}</table>
-<h2>Flags per day</h2><img alt="Flags per day, last {CHART_DAYS} days, by category (numbers in the table below)" src="{_chart_img(chart)}">
-<table><tr><th>day</th>{''.join(f'<th>{e(c)}</th>' for c in chart['series'])}</tr>{day_rows}</table>
+<h1>{w('monitor')} — {w('digest_of', date=d['date'], zone=d['timezone'])}</h1>
+<p><b>{w('new_flags', n=d['flags'])}</b>: {severities}</p>
+<table><tr><th>{w('category')}</th><th>{w('flags')}</th></tr>{categories}</table>
+<h2>{w('critical_and_high')}</h2><ul>{serious}</ul>
+<h2>{w('sellers')}</h2><p>{w('sellers_new_active', new=len(d['actors']['new']), active=len(d['actors']['active']))}</p><ul>{actors}</ul>
+<h2>{w('sources_failed')}</h2><ul>{failed}</ul>
+<h2>{w('takedowns')}</h2><p>{w('takedowns_today', **{k: t[k] for k in ('requested', 'removed', 'still_online', 'escalated')})}</p>
+<table><tr>{heads}</tr>{platforms}</table>
+<h2>{w('flags_per_day')}</h2><img alt="{w('flags_per_day_chart', days=CHART_DAYS)} ({w('numbers_in_table')})" src="{_chart_img(chart, lang)}">
+<table><tr><th>{w('day')}</th>{''.join(f'<th>{e(c)}</th>' for c in chart['series'])}</tr>{day_rows}</table>
 </body></html>
 """
 
@@ -210,8 +234,9 @@ def send_digest(d: dict, settings: DigestSettings, environ=os.environ) -> list[s
     from email.message import EmailMessage
 
     problems = []
-    subject = f"Data-sale monitor digest {d['date']}: {d['flags']} new flags"
-    text, page = render_markdown(d, with_chart=False), render_html(d)
+    lang = settings.language
+    subject = say("digest_subject", lang, date=d["date"], n=d["flags"])
+    text, page = render_markdown(d, with_chart=False, lang=lang), render_html(d, lang)
     if settings.to:
         message = EmailMessage()
         message["Subject"], message["From"], message["To"] = subject, settings.sender, ", ".join(settings.to)

@@ -230,6 +230,7 @@ class Database(ReviewQueries, TakedownQueries, ReportQueries):
             "severity": analysis["severity"],
             "categories": json.dumps(analysis["categories"]),
             "reasons": json.dumps(analysis["reasons"], ensure_ascii=False),
+            "reason_parts": json.dumps(analysis.get("reason_parts") or [], ensure_ascii=False),
             "matches": json.dumps(analysis["matches"], ensure_ascii=False),
             "context": json.dumps(analysis["context"], ensure_ascii=False),
             "identifiers": json.dumps(analysis["identifiers"], ensure_ascii=False),

@@ -164,7 +164,7 @@ class ReviewQueries:
             where.append("p.id IN (SELECT rowid FROM posts_fts WHERE posts_fts MATCH ?)")
             params.append(expression)
         sql = f"""
-            SELECT f.id, f.post_id, f.status, f.severity, f.score, f.categories, f.reasons, f.matches, f.lang, f.created_at,
+            SELECT f.id, f.post_id, f.status, f.severity, f.score, f.categories, f.reasons, f.reason_parts, f.matches, f.lang, f.created_at,
                    f.model, f.model_terms, f.rules_score, f.warnings,
                    p.source, p.kind, p.url, p.author, p.thread_title, p.posted_at, p.text, p.images, p.first_seen, p.last_seen,
                    am.actor_id, am.actor_posts

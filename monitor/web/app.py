@@ -64,7 +64,7 @@ def local_time(value) -> str:
 
 def create_app(db_path: str, secure_cookies: bool = False) -> Flask:
     from . import actor_views, dashboard_views, views
-    from .views import masked, wants_json
+    from .views import masked, reader_lang, wants_json
 
     app = Flask(__name__)
     app.url_map.converters["int"] = SqliteInt
@@ -135,7 +135,7 @@ def create_app(db_path: str, secure_cookies: bool = False) -> Flask:
 
     @app.context_processor
     def helpers():
-        lang = (g.user or {}).get("lang") or session.get("lang") or "id"
+        lang = reader_lang()
         return {"t": lambda key: translate(key, lang), "lang": lang, "langs": LANGS, "user": g.get("user"),
                 "csrf_token": session.get("csrf", "")}
 

@@ -15,6 +15,7 @@ from flask import Response, abort, g, jsonify, redirect, render_template, reques
 
 from rules import find_identifiers, mask_text
 from rules.identifiers import MASKED_KINDS
+from rules.reasons import sentences
 
 from ..escaping import write_csv
 from ..labels import CATEGORIES
@@ -25,6 +26,11 @@ from .i18n import LANGS, translate
 from .review import DISMISS_REASONS, ReviewError, decide
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
+
+
+def reader_lang() -> str:
+    """The language of the person reading: their account's choice, else the session's, else Indonesian."""
+    return (g.get("user") or {}).get("lang") or session.get("lang") or "id"
 SEVERITIES = ("critical", "high", "medium", "low")
 QUEUE_PAGE = 100  # flags per queue page
 EVIDENCE_SHOWN = 500_000  # bytes of a captured page shown at most
@@ -198,10 +204,11 @@ def register(app) -> None:
         search_note = "search_needs_words" if q.strip() and fts_query(q) is None else None
         items = [] if search_note else g.db.queue(since, until, q=q, limit=QUEUE_PAGE, offset=(page - 1) * QUEUE_PAGE,
                                                   sort=sort, uncertain=uncertain, **filters)
+        lang = reader_lang()
         for item in items:
             item["segments"] = segments(item["text"] or "", json.loads(item["matches"] or "[]"))
             item["categories"] = json.loads(item["categories"] or "[]")
-            item["reasons"] = json.loads(item["reasons"] or "[]")
+            item["reasons"] = sentences(item["reason_parts"], lang, json.loads(item["reasons"] or "[]"))
             item.update(url_fields(item["url"]))
             item["linked"] = g.db.linked(item["post_id"], limit=5)
         if not args:
@@ -227,7 +234,7 @@ def register(app) -> None:
                 return jsonify({"error": str(exc)}), 400
             abort(400, str(exc))
         if wants_json():
-            lang = g.user.get("lang") or "id"
+            lang = reader_lang()
             return jsonify({"id": flag["id"], "status": flag["status"], "status_label": translate(flag["status"], lang)})
         return redirect(request.referrer if (request.referrer or "").startswith(request.host_url) else url_for("queue"))
 
@@ -254,7 +261,7 @@ def register(app) -> None:
                                **url_fields(post["url"], reveal),
                                images=json.loads(post["images"] or "[]"), linked=g.db.linked(post_id),
                                events=g.db.review_events(flag["id"]) if flag else [],
-                               reasons=json.loads(flag["reasons"]) if flag else [])
+                               reasons=sentences(flag["reason_parts"], reader_lang(), json.loads(flag["reasons"])) if flag else [])
 
     @app.route("/posts/<int:post_id>/evidence/<sha>", methods=["GET", "POST"])
     def evidence_page(post_id, sha):
