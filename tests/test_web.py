@@ -114,8 +114,12 @@ def test_keyboard_triage_filter_search_and_screenshot(site, browser, tmp_path):
     texts = page.locator("#queue .item pre.text").all_inner_texts()
     assert texts and all("combolist" in t.lower() for t in texts)
     assert "Tombol" in page.inner_text("#legend")  # Bahasa Indonesia by default
+    reasons = " ".join(page.locator("#queue .item ul.reasons").all_inner_texts())
+    assert "data yang ditawarkan: " in reasons and "data on offer" not in reasons
     page.click('button[name="lang"][value="en"]')
     assert page.inner_text("#legend").startswith("Keys: j/k move")
+    reasons = " ".join(page.locator("#queue .item ul.reasons").all_inner_texts())
+    assert "data on offer: " in reasons and "data yang ditawarkan" not in reasons  # the reasons follow the switch
     assert sqlite3.connect(db_path).execute("SELECT lang FROM users WHERE name = 'rina'").fetchone() == ("en",)
     context.close()
 
