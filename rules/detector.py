@@ -316,7 +316,7 @@ class Detector:
             text = text[:MAX_CHARS]
         norm = normalize(text)
         lang = lang if lang in ("id", "en") else guess_lang(norm.text)
-        raw = self._raw_matches(norm, lang)
+        raw = _volumes_outside_prices(self._raw_matches(norm, lang))
         sentences = self._sentences(norm.text)
 
         sentence_starts = [s for s, _ in sentences]
@@ -488,6 +488,15 @@ class Detector:
 
 def _overlaps(identifiers: list[Identifier], start: int, end: int) -> bool:
     return any(i.start < end and start < i.end for i in identifiers)
+
+
+def _volumes_outside_prices(found: list[tuple[Rule, int, int]]) -> list[tuple[Rule, int, int]]:
+    """Drop a volume read inside a price: "5jt" in "Rp 5jt" is what the data costs, not how much there is."""
+    prices = [(s, e) for rule, s, e in found if rule.label == "PRICE"]
+    if not prices:
+        return found
+    return [(rule, s, e) for rule, s, e in found
+            if rule.label != "VOLUME" or not any(ps <= s < pe for ps, pe in prices)]
 
 
 def _longest_per_label(found: list[tuple[Rule, int, int]]) -> list[tuple[Rule, int, int]]:

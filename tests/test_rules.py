@@ -250,6 +250,7 @@ def test_reasons_in_both_languages():
     assert sentences(analysis.reason_parts, "en") == analysis.reasons
     assert "niat menjual: Dijual" in indonesian
     assert any(r.startswith("data yang ditawarkan: ") and "basis data bocor" in r for r in indonesian)
+    assert "jumlah data: 2 juta data" in indonesian  # "5jt" in "Rp 5jt" is a price, not a volume
     price = next(r for r in indonesian if r.startswith("harga: "))
     assert price in ("harga: Harga, Rp 5jt", "harga: Harga, Rp 5.000.000")  # the same price, listed once
     assert "konteks: 'dijual' dinetralkan oleh berita atau laporan" in indonesian
