@@ -31,6 +31,35 @@ def config_option(f):
     )(f)
 
 
+def zone_config_option(f):
+    """--config for a command that reads the configuration only for the team's time zone."""
+    return click.option(
+        "--config", "config_file", envvar="MONITOR_CONFIG", default=None, metavar="FILE",
+        help="Configuration whose [scheduler] timezone times are shown in (env MONITOR_CONFIG; default "
+             "data/sources.toml if it exists, else Asia/Jakarta).",
+    )(f)
+
+
+def optional_config(config_file):
+    """The configuration, or None when none was named and the default file does not exist."""
+    from ..config import ConfigError, config_path, load_config
+
+    path = config_path(config_file)
+    if config_file is None and not Path(path).is_file():
+        return None
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def zone_of(config_file):
+    """The team's time zone: `[scheduler] timezone` of the configuration, or Asia/Jakarta without one."""
+    from ..timefmt import team_zone
+
+    return team_zone(optional_config(config_file))
+
+
 def open_db(path: str, must_exist: bool = False) -> Database:
     """The database at `path`; with `must_exist`, a missing file is an error (commands that only read it
     would otherwise create an empty database and report that nothing happened)."""
@@ -77,3 +106,14 @@ def check_date(value: str) -> None:
         dt.datetime.fromisoformat(value)
     except ValueError:
         raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD or ISO time)", param_hint="--since") from None
+
+
+def utc_since(value: str) -> str:
+    """A --since value as stored times are written (UTC, to the second), so the comparison is by time, not by
+    text: a time copied from JSON output ("2026-12-06T12:10:00+07:00") means that instant."""
+    import datetime as dt
+
+    parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        return parsed.isoformat(timespec="seconds") if "T" in value else value  # a bare date or a naive time: as given
+    return parsed.astimezone(dt.timezone.utc).isoformat(timespec="seconds")

@@ -10,7 +10,7 @@ import click
 
 from ..config import ConfigError, Source, config_path, load_sources, select
 from ..store import Database
-from .app import cli, config_option, db_option, open_db
+from .app import cli, config_option, db_option, open_db, zone_config_option, zone_of
 from .flags import FLAG_COLUMNS, FLAG_TABLE_COLUMNS, flag_row
 from .output import format_option, render
 
@@ -107,6 +107,7 @@ def crawl(sources, due, config_file, db_path, time_limit):
 
     from ..config import load_config
     from ..crawl.scheduling import is_due, timezone_of
+    from ..timefmt import local_label
 
     if bool(sources) == due:
         raise click.UsageError("name the SOURCES to crawl, or give --due (not both)")
@@ -126,7 +127,7 @@ def crawl(sources, due, config_file, db_path, time_limit):
                 if is_due(schedule, dt.datetime.fromisoformat(last_ok) if last_ok else None, now, tz):
                     selected.append(config.sources[name])
                 else:
-                    click.echo(f"{name}: not due ({schedule.describe()}, last successful run {last_ok})", err=True)
+                    click.echo(f"{name}: not due ({schedule.describe()}, last successful run {local_label(last_ok, now.tzinfo)})", err=True)
         if not selected:
             click.echo("nothing is due", err=True)
             return
@@ -280,17 +281,19 @@ RUN_COLUMNS = ["id", "source", "kind", "status", "started_at", "duration_s", "pa
 @cli.command()
 @click.option("--source", metavar="S", help="Only runs of this source.")
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(min=1))
+@zone_config_option
 @db_option
-@format_option()
-def runs(source, limit, db_path, fmt):
+@format_option(times=True)
+def runs(source, limit, config_file, db_path, fmt):
     """List crawl and import runs, newest first: result, pages, posts new/updated/unchanged, errors by type.
 
     \b
     Example:
         monitor runs --source demo-forum --limit 5
     """
+    zone = zone_of(config_file)
     with open_db(db_path, must_exist=True) as db:
         rows = db.runs(source, limit=limit)
     for row in rows:
         row["errors"] = ", ".join(f"{k} x{v}" for k, v in json.loads(row.get("errors") or "{}").items())
-    click.echo(render(rows, RUN_COLUMNS, fmt))
+    click.echo(render(rows, RUN_COLUMNS, fmt, zone=zone))

@@ -7,7 +7,7 @@ import json
 import click
 
 from ..store.review_queries import FLAG_STATUSES, QUEUE_SORTS
-from .app import check_date, cli, db_option, open_db
+from .app import check_date, cli, db_option, open_db, utc_since, zone_config_option, zone_of
 from .output import format_option, render, snippet
 
 FLAG_COLUMNS = ["id", "status", "severity", "score", "categories", "source", "author", "posted_at", "created_at", "url", "text"]
@@ -56,14 +56,15 @@ def _is_iso_time(value) -> bool:
 
 @cli.command()
 @db_option
-@click.option("--since", metavar="DATE", help="Only flags raised on or after DATE (YYYY-MM-DD or ISO time, UTC).")
+@click.option("--since", metavar="DATE", help="Only flags raised on or after DATE (YYYY-MM-DD or ISO time; without an offset, UTC).")
 @click.option("--status", type=click.Choice(FLAG_STATUSES), help="Only flags with this status.")
 @click.option("--limit", type=click.IntRange(min=1), help="At most this many flags.")
 @click.option("--sort", type=click.Choice(QUEUE_SORTS), default="severity", show_default=True,
               help="Order: most severe first, scores nearest the 0.5 threshold first (uncertain), or newest first.")
 @click.option("--uncertain", is_flag=True, help="Only flags whose score is between 0.25 and 0.75 (the model is unsure).")
-@format_option()
-def flags(db_path, since, status, limit, sort, uncertain, fmt):
+@zone_config_option
+@format_option(times=True)
+def flags(db_path, since, status, limit, sort, uncertain, config_file, fmt):
     """List flagged posts, most severe first (see --sort), with identity numbers masked.
 
     `--format json` prints a list of objects; each `id` is the flag id that
@@ -77,7 +78,9 @@ def flags(db_path, since, status, limit, sort, uncertain, fmt):
     """
     if since:
         check_date(since)
+        since = utc_since(since)
+    zone = zone_of(config_file)
     with open_db(db_path, must_exist=True) as db:
         found = db.list_flags(since=since, status=status, limit=limit, sort=sort, uncertain=uncertain)
     rows = [flag_row(f, short=fmt == "table") for f in found]
-    click.echo(render(rows, FLAG_COLUMNS, fmt, FLAG_TABLE_COLUMNS))
+    click.echo(render(rows, FLAG_COLUMNS, fmt, FLAG_TABLE_COLUMNS, zone=zone))

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from ..escaping import terminal_safe
-from .app import cli, db_option, open_db
+from .app import cli, db_option, open_db, zone_config_option, zone_of
 
 
 @cli.command()
@@ -142,12 +142,14 @@ def model():
 
 @model.command("list")
 @db_option
-@click.option("--json", "as_json", is_flag=True, help="Print the versions and their manifests as JSON.")
-def model_list(db_path, as_json):
+@zone_config_option
+@click.option("--json", "as_json", is_flag=True, help="Print the versions and their manifests as JSON (as written: times in UTC).")
+def model_list(db_path, config_file, as_json):
     """List the shipped default and the trained versions; `*` marks the current one.
 
-    Each line: version, when it was trained, how many posts, its cross-validated
-    F1 and precision, and the start of its training data's hash.
+    Each line: version, when it was trained (in the team's time zone,
+    [scheduler] timezone), how many posts, its cross-validated F1 and
+    precision, and the start of its training data's hash.
 
     \b
     Example:
@@ -160,6 +162,9 @@ def model_list(db_path, as_json):
         click.echo(json.dumps([{"version": v.version, "current": v.current, "path": str(v.path), "manifest": v.manifest}
                                for v in versions], ensure_ascii=False, indent=2))
         return
+    from ..timefmt import local_label
+
+    zone = zone_of(config_file)
     if not any(v.current for v in versions):
         click.echo(f"current: {registry.current_version(db_path)} (not found: analysis uses the rules alone)", err=True)
     for v in versions:
@@ -170,7 +175,7 @@ def model_list(db_path, as_json):
         try:
             cv = m.get("cv") or {}
             figure = f"CV F1 {cv['f1']:.3f} P {cv['precision']:.3f}" if isinstance(cv, dict) and "f1" in cv else "no CV"
-            line = (f"{'*' if v.current else ' '} {v.version:<28} {str(m.get('created', '?')):<21} "
+            line = (f"{'*' if v.current else ' '} {v.version:<28} {str(local_label(m.get('created', '?'), zone)):<21} "
                     f"{str(m.get('examples', '?')):>6} posts  {figure}  data {str(m.get('training_sha256', ''))[:12]}")
         except (TypeError, ValueError, KeyError):
             line = f"{'*' if v.current else ' '} {v.version:<28} unusable: the manifest's fields are not what `monitor train` writes"

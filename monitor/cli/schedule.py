@@ -10,6 +10,7 @@ import click
 
 from ..config import ConfigError, config_path, load_config
 from .app import cli, config_option, db_option, open_db
+from ..timefmt import team_zone
 from .output import format_option, render
 
 
@@ -21,7 +22,7 @@ def _config(config_file):
 
 
 @cli.command()
-@click.option("--list", "list_jobs", is_flag=True, help="Print every job and its next run time, then exit.")
+@click.option("--list", "list_jobs", is_flag=True, help="Print every job and its next run time ([scheduler] timezone), then exit.")
 @config_option
 @db_option
 def schedule(list_jobs, config_file, db_path):
@@ -47,7 +48,7 @@ def schedule(list_jobs, config_file, db_path):
                                    "and no [digest] time is set")
     daemon = CrawlDaemon(config, db_path)
     if list_jobs:
-        click.echo(render(daemon.jobs(), ["id", "source", "schedule", "next_run"], "table"))
+        click.echo(render(daemon.jobs(), ["id", "source", "schedule", "next_run"], "table", zone=team_zone(config)))
         return
     open_db(db_path).close()
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(levelname)s %(message)s")
@@ -64,7 +65,7 @@ STATUS_COLUMNS = ["source", "schedule", "last_started", "last_duration_s", "last
               "(default: [scheduler] fail_after, 3).")
 @config_option
 @db_option
-@format_option()
+@format_option(times=True)
 def status(fail_after, config_file, db_path, fmt):
     """Show each source's last run, next due time and failures in a row; exit 1 if a source keeps failing.
 
@@ -83,7 +84,7 @@ def status(fail_after, config_file, db_path, fmt):
         rows = source_status(config, db)
     for row in rows:
         row["last_errors"] = ", ".join(f"{k} x{v}" for k, v in json.loads(row["last_errors"] or "{}").items())
-    click.echo(render(rows, STATUS_COLUMNS, fmt))
+    click.echo(render(rows, STATUS_COLUMNS, fmt, zone=team_zone(config)))
     failing = [r["source"] for r in rows if r["consecutive_failures"] >= limit]
     if failing:
         click.echo(f"failing: {', '.join(failing)} ({limit} or more failed runs in a row)", err=True)

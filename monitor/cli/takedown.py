@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .app import check_date, cli, config_option, db_option, open_db
+from .app import check_date, cli, config_option, db_option, open_db, utc_since, zone_config_option, zone_of
 from .output import format_option, render
 
 
@@ -21,22 +21,25 @@ def _registry(path):
 
 
 @cli.group(invoke_without_command=True)
-@click.option("--since", metavar="DATE", help="Only flags raised on or after DATE.")
+@click.option("--since", metavar="DATE", help="Only flags raised on or after DATE (YYYY-MM-DD or ISO time; without an offset, UTC).")
 @click.option("--platform", metavar="P", help="Only this platform (an id of the registry: telegram, meta, x, kominfo, ...).")
 @click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "json", "md", "html"]), default="csv", show_default=True)
 @click.option("--out", "out_dir", default="data/takedown", show_default=True, type=click.Path(file_okay=False), help="Folder for the batches.")
 @click.option("--as", "as_user", default="cli", show_default=True, metavar="USER", help="Who requests (recorded with the batch).")
 @click.option("--platforms", "platforms_file", type=click.Path(exists=True, dir_okay=False), help="A platform registry instead of the built-in one.")
+@zone_config_option
 @db_option
 @click.pass_context
-def takedown(ctx, since, platform, fmt, out_dir, as_user, platforms_file, db_path):
+def takedown(ctx, since, platform, fmt, out_dir, as_user, platforms_file, config_file, db_path):
     """Write takedown requests: one batch per platform from confirmed posts not yet requested.
 
     Each batch folder holds the list (URL, post id, first and last seen,
     category, severity, reasons, evidence SHA-256, masked identifiers) and a
     letter in Indonesian and one in English citing UU No. 27/2022, PP No.
     71/2019 and Permenkominfo No. 20/2016. Posts become 'requested'; running
-    it again requests nothing twice.
+    it again requests nothing twice. Times are in the team's time zone
+    ([scheduler] timezone, default Asia/Jakarta): ISO 8601 with the offset
+    in the list, "2026-12-06 12:10 WIB" in the letters.
 
     \b
     Example:
@@ -50,10 +53,12 @@ def takedown(ctx, since, platform, fmt, out_dir, as_user, platforms_file, db_pat
 
     if since:
         check_date(since)
+        since = utc_since(since)
     registry = _registry(platforms_file)
+    zone = zone_of(config_file)
     with open_db(db_path) as db:
         try:
-            written = create_batches(db, registry, as_user, Path(out_dir), fmt, since, platform)
+            written = create_batches(db, registry, as_user, Path(out_dir), fmt, since, platform, zone=zone)
         except TakedownError as exc:
             raise click.ClickException(str(exc)) from None
     if not written:
@@ -119,8 +124,9 @@ def recheck(batch_id, older_than, escalate_after, timeout, platforms_file, confi
 @cli.command()
 @click.option("--older-than", required=True, type=click.IntRange(min=1), metavar="DAYS")
 @click.option("--yes", is_flag=True, help="Really delete; without it, only show what would go.")
+@zone_config_option
 @db_option
-def purge(older_than, yes, db_path):
+def purge(older_than, yes, config_file, db_path):
     """Remove captured pages and dismissed posts past retention; keep the audit log and open cases.
 
     Captures cited by posts still under review or takedown are kept. A dry
@@ -131,10 +137,13 @@ def purge(older_than, yes, db_path):
         monitor purge --older-than 180          # what would go
         monitor purge --older-than 180 --yes
     """
+    from ..timefmt import local_label
+
     cutoff = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=older_than)).isoformat(timespec="seconds")
+    zone = zone_of(config_file)
     with open_db(db_path) as db:
         found = db.purge_candidates(cutoff)
-        click.echo(f"past retention ({older_than} days, before {cutoff}): {len(found['posts'])} dismissed posts, "
+        click.echo(f"past retention ({older_than} days, before {local_label(cutoff, zone)}): {len(found['posts'])} dismissed posts, "
                    f"{len(found['evidence'])} captured pages")
         for post_id in found["posts"][:20]:
             click.echo(f"  post {post_id}")

@@ -16,9 +16,12 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from zoneinfo import ZoneInfo
 
 from rules.identifiers import mask_text, mask_value, masked_excerpt
 from spiders.incremental import when as _when
+
+from ..timefmt import team_zone
 
 EXCERPT = 1000
 """Characters of a post's text shared (masked)."""
@@ -63,12 +66,17 @@ def _id(ns: uuid.UUID, *parts) -> str:
     return str(uuid.uuid5(ns, "/".join(str(p) for p in parts)))
 
 
-def misp_event(rows: list[dict], title: str, ns: uuid.UUID | None = None):
-    """A `pymisp.MISPEvent` holding every row: a microblog object per post, indicators, evidence hashes, tags."""
+def misp_event(rows: list[dict], title: str, ns: uuid.UUID | None = None, zone: ZoneInfo | None = None):
+    """A `pymisp.MISPEvent` holding every row: a microblog object per post, indicators, evidence hashes, tags.
+
+    The event's date is the team's day in `zone` (pymisp would take the machine's); times are aware
+    (a stored time without an offset is UTC), so no tool reads them in its own zone.
+    """
     from pymisp import MISPEvent, MISPObject
 
     ns = ns or uuid.uuid4()
     event = MISPEvent()
+    event.date = dt.datetime.now(zone or team_zone()).date()
     event.uuid = _id(ns, "event", *(r["flag_id"] for r in rows))
     event.info = title
     event.distribution = 0  # this organisation only, until the team decides to share wider
@@ -125,7 +133,10 @@ def _pattern_text(value: str) -> str:
 
 
 def stix_bundle(rows: list[dict], title: str, ns: uuid.UUID | None = None):
-    """A `stix2.Bundle`: per post a Report with ObservedData (URL, captured page) and Indicators for handles and wallets."""
+    """A `stix2.Bundle`: per post a Report with ObservedData (URL, captured page) and Indicators for handles and wallets.
+
+    Every time is given aware and written in UTC with 'Z', as STIX 2.1 requires, whatever the team's zone.
+    """
     import stix2
 
     ns = ns or uuid.uuid4()
@@ -183,15 +194,16 @@ def stix_bundle(rows: list[dict], title: str, ns: uuid.UUID | None = None):
     return stix2.Bundle(*objects, allow_custom=True)
 
 
-def export(db, fmt: str, status: str = "confirmed", since: str | None = None) -> tuple[str, int, int]:
-    """The export's text (JSON), how many posts and how many identifiers it holds."""
+def export(db, fmt: str, status: str = "confirmed", since: str | None = None,
+           zone: ZoneInfo | None = None) -> tuple[str, int, int]:
+    """The export's text (JSON), how many posts and how many identifiers it holds; `zone` is the team's (MISP's event date)."""
     from ..store.keys import fingerprint, secret_key
 
     rows = db.flags_to_share(status, since)
     ns = uuid.UUID(hex=fingerprint(secret_key(db.path), "installation", "cti-export-ids"))
     title = f"Data-sale monitor: {len(rows)} {status} posts" + (f" since {since}" if since else "")
     if fmt == "misp":
-        text = misp_event(rows, title, ns).to_json(indent=2)
+        text = misp_event(rows, title, ns, zone).to_json(indent=2)
     else:
         text = stix_bundle(rows, title, ns).serialize(pretty=True)
     return text, len(rows), sum(len(r["identifiers"]) for r in rows)
