@@ -89,6 +89,20 @@ def test_html_and_markdown_stand_alone_and_mask_every_number(generated):
     assert "<script" not in (tmp / "digest.html").read_text()
     markdown = (tmp / "digest.md").read_text()
     assert "](https://evil" not in markdown and "<img src=x>" not in markdown  # crawled words cannot become images
+    assert "## Kritis dan tinggi" in markdown and "| selfie e-KTP |" in markdown  # Indonesian unless asked otherwise
+
+
+def test_the_digest_in_english_when_asked(generated):
+    db_path, tmp = generated
+    english = run_monitor("digest", "--date", "2026-12-06", "--format", "md", "--lang", "en", "--db", db_path)
+    assert english.returncode == 0, english.stderr
+    assert "## Critical and high" in english.stdout and "| e-KTP selfie |" in english.stdout and "Kritis" not in english.stdout
+    config = tmp / "s.toml"
+    config.write_text(f'{SOURCE}[digest]\nlanguage = "en"\n', encoding="utf-8")
+    configured = run_monitor("digest", "--date", "2026-12-06", "--format", "md", "--config", str(config), "--db", db_path)
+    assert configured.stdout == english.stdout
+    overridden = run_monitor("digest", "--date", "2026-12-06", "--format", "md", "--lang", "id", "--config", str(config), "--db", db_path)
+    assert "## Kritis dan tinggi" in overridden.stdout
 
 
 @pytest.mark.parametrize("digest, problem", [

@@ -72,7 +72,28 @@ def test_every_dashboard_and_actor_word_has_both_languages():
 
 
 def test_times_are_shown_in_jakarta_with_their_label():
+    from zoneinfo import ZoneInfo
+
     from monitor.web.app import local_time
 
     assert local_time("2026-12-05T17:30:00+00:00") == "2026-12-06 00:30 WIB"  # the team's day, not UTC's
+    assert local_time("2026-12-05T17:30:00+00:00", ZoneInfo("Asia/Makassar")) == "2026-12-06 01:30 WITA"
+    assert local_time("2026-12-05T17:30:00Z", ZoneInfo("Etc/GMT-7")) == "2026-12-06 00:30 UTC+07:00"  # no name: the offset
+    assert local_time(None) == ""
     assert local_time("2026-11-20") == "2026-11-20" and local_time("") == ""  # a date alone is shown as stored
+
+
+def test_the_page_shows_times_in_the_configured_zone(tmp_path):
+    db_path = str(tmp_path / "m.db")
+    with Database(db_path) as db:
+        add_user(db, "rina", "reviewer", PASSWORD)
+        stored = ingest_post(db, Detector(), {"source": "tg", "kind": "telegram", "post_id": "1", "url": "https://t.me/x/1",
+                                              "posted_at": "2026-12-05T17:30:00+00:00",
+                                              "text": "Jual foto selfie e-KTP 15rb/foto, telegram @x_demo"}, secret_key(db_path))
+    with served(db_path, zone="Asia/Makassar") as url:
+        client = Client(url)
+        client.login("rina")
+        page = client.get(f"/posts/{stored.post_id}").text
+        queue = client.get("/queue?from=2026-12-06&to=2026-12-06").text  # Makassar's 6 December holds 17:30 UTC on the 5th
+    assert "2026-12-06 01:30 WITA" in page and "WIB" not in page
+    assert "2026-12-06 01:30 WITA" in queue

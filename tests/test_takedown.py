@@ -81,6 +81,10 @@ def test_batches_per_platform_with_letters_and_no_full_identity_numbers(confirme
     assert [r["url"] for r in rows] == ["https://t.me/stokdata_demo/45"]
     evidence_column = rows[0]["evidence_sha256"]
     assert rows[0]["identifiers"] and "3171********0007" in rows[0]["identifiers"]
+    assert "sale intent: " in rows[0]["reasons"] and "niat menjual" not in rows[0]["reasons"]  # Telegram reads English
+    with open(folders["kominfo"] / "requests.csv", encoding="utf-8") as fh:
+        (kominfo,) = list(csv.DictReader(fh))
+    assert "niat menjual: " in kominfo["reasons"] and "sale intent" not in kominfo["reasons"]  # Kominfo: Indonesian
     letter_id = (folders["kominfo"] / "letter_id.md").read_text()
     letter_en = (folders["kominfo"] / "letter_en.md").read_text()
     for letter in (letter_id, letter_en):

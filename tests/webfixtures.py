@@ -38,13 +38,13 @@ def screenshot_path(tmp_path: Path, name: str = "review-queue.png") -> Path:
 
 
 @contextlib.contextmanager
-def served(db_path: str, threads: int = 4):
+def served(db_path: str, threads: int = 4, zone: str = "Asia/Jakarta"):
     """The real review page (waitress) over `db_path` on 127.0.0.1 and a free port; yields its base URL."""
     from waitress import create_server
 
     from monitor.web import create_app
 
-    server = create_server(create_app(db_path), host="127.0.0.1", port=0, threads=threads)
+    server = create_server(create_app(db_path, zone=zone), host="127.0.0.1", port=0, threads=threads)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:

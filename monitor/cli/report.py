@@ -10,18 +10,20 @@ import click
 from ..store.common import write_private
 from ..store.review_queries import FLAG_STATUSES
 from ..escaping import json_safe, terminal_safe
-from .app import check_date, cli, config_option, db_option, open_db
+from .app import check_date, cli, config_option, db_option, open_db, optional_config, utc_since, zone_config_option, zone_of
 
 
 @cli.command("export")
 @click.argument("fmt", metavar="misp|stix", type=click.Choice(["misp", "stix"]))
-@click.option("--since", metavar="DATE", help="Only flags raised on or after DATE (YYYY-MM-DD or ISO time).")
+@click.option("--since", metavar="DATE", help="Only flags raised on or after DATE (YYYY-MM-DD or ISO time; "
+              "without an offset, UTC).")
 @click.option("--status", type=click.Choice(FLAG_STATUSES), default="confirmed", show_default=True,
               help="Only flags with this status.")
 @click.option("--out", "out_file", required=True, type=click.Path(dir_okay=False, writable=True), metavar="FILE",
               help="Where to write the event or bundle (JSON; written owner-only, replaced whole).")
+@zone_config_option
 @db_option
-def export_cmd(fmt, since, status, out_file, db_path):
+def export_cmd(fmt, since, status, out_file, config_file, db_path):
     """Write reviewed posts as one MISP event or one STIX 2.1 bundle for threat-intelligence tools.
 
     Each post with its URL, source, author, thread, dates, categories (as
@@ -29,7 +31,9 @@ def export_cmd(fmt, since, status, out_file, db_path):
     Telegram handles and crypto wallets as indicators; identity numbers,
     phone numbers and e-mail addresses only as keyed fingerprints with their
     masked form. The event is TLP:AMBER and limited to your organisation
-    until you share it wider.
+    until you share it wider. STIX times are UTC (as the standard asks);
+    MISP times carry their offset, and the event's date is the team's day
+    ([scheduler] timezone, default Asia/Jakarta).
 
     \b
     Example:
@@ -42,7 +46,7 @@ def export_cmd(fmt, since, status, out_file, db_path):
         check_date(since)
         since = utc_since(since)
     with open_db(db_path, must_exist=True) as db:
-        text, posts, identifiers = export(db, fmt, status, since)
+        text, posts, identifiers = export(db, fmt, status, since, zone=zone_of(config_file))
     path = Path(out_file)
     path.parent.mkdir(parents=True, exist_ok=True)
     write_private(path, text.encode("utf-8"))
@@ -54,9 +58,11 @@ def export_cmd(fmt, since, status, out_file, db_path):
 @click.option("--format", "fmt", type=click.Choice(["html", "md", "json"]), default="html", show_default=True)
 @click.option("--out", "out_file", type=click.Path(dir_okay=False), metavar="FILE", help="Write to FILE instead of standard output.")
 @click.option("--send", is_flag=True, help="Mail it ([digest] SMTP settings) and post it to the [digest] apprise URLs.")
+@click.option("--lang", type=click.Choice(["id", "en"]),
+              help="Its language: id = Bahasa Indonesia, en = English. Default: [digest] language, else id.")
 @config_option
 @db_option
-def digest(day, fmt, out_file, send, config_file, db_path):
+def digest(day, fmt, out_file, send, lang, config_file, db_path):
     """The day in one page: new flags by severity and category, the critical and high ones, new and
     active sellers, sources that failed, takedown progress, and a 30-day chart (embedded: the file stands alone).
 
@@ -69,13 +75,14 @@ def digest(day, fmt, out_file, send, config_file, db_path):
         monitor digest --date 2026-12-05 --format md --out digest.md
         monitor digest --send          # yesterday's, mailed as [digest] says
     """
+    import dataclasses
     import datetime as dt
     import json
 
     from ..crawl.scheduling import timezone_of
-    from ..report.digest import build_digest, render_html, render_markdown, send_digest
+    from ..report.digest import DigestSettings, build_digest, render_html, render_markdown, send_digest
 
-    config = _optional_config(config_file)
+    config = optional_config(config_file)
     zone_name = config.scheduler["timezone"] if config else "Asia/Jakarta"
     zone = timezone_of(zone_name)
     if day:
@@ -91,7 +98,13 @@ def digest(day, fmt, out_file, send, config_file, db_path):
         raise click.UsageError("--send needs a [digest] table with `to` (and smtp_host, from) or `apprise` in the configuration")
     with open_db(db_path, must_exist=True) as db:
         data = build_digest(db, when, zone, zone_name)
-    text = json_safe(json.dumps(data, ensure_ascii=False, indent=2)) if fmt == "json" else render_markdown(data) if fmt == "md" else render_html(data)
+    settings = config.digest if config else DigestSettings()
+    if lang:
+        settings = dataclasses.replace(settings, language=lang)
+    if fmt == "json":
+        text = json_safe(json.dumps(data, ensure_ascii=False, indent=2))
+    else:
+        text = render_markdown(data, lang=settings.language) if fmt == "md" else render_html(data, settings.language)
     if out_file:
         path = Path(out_file)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -100,32 +113,9 @@ def digest(day, fmt, out_file, send, config_file, db_path):
     elif not send:
         click.echo(terminal_safe(text, keep_newlines=True) if fmt == "md" and sys.stdout.isatty() else text)
     if send:
-        problems = send_digest(data, config.digest)
+        problems = send_digest(data, settings)
         for problem in problems:
             click.echo(f"not sent: {problem}", err=True)
         if problems:
             raise SystemExit(1)
         click.echo(f"digest of {when} sent", err=True)
-
-
-def utc_since(value: str) -> str:
-    """A --since value as stored times are written (UTC, to the second), so the comparison is by time, not by text."""
-    import datetime as dt
-
-    parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if parsed.tzinfo is None:
-        return parsed.isoformat(timespec="seconds") if "T" in value else value  # a bare date or a naive time: as given
-    return parsed.astimezone(dt.timezone.utc).isoformat(timespec="seconds")
-
-
-def _optional_config(config_file):
-    """The configuration, or None when none was named and the default file does not exist."""
-    from ..config import ConfigError, config_path, load_config
-
-    path = config_path(config_file)
-    if config_file is None and not Path(path).is_file():
-        return None
-    try:
-        return load_config(path)
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from .app import cli, db_option, open_db
+from .app import cli, db_option, open_db, zone_config_option, zone_of
 from .output import format_option, render
 
 
@@ -51,18 +51,20 @@ def users_add(name, role, db_path):
 
 
 @users.command("list")
+@zone_config_option
 @db_option
-@format_option()
-def users_list(db_path, fmt):
+@format_option(times=True)
+def users_list(config_file, db_path, fmt):
     """List users with their role and state.
 
     \b
     Example:
         monitor users list --format json
     """
+    zone = zone_of(config_file)
     with open_db(db_path) as db:
         rows = [{k: u[k] for k in ("name", "role", "disabled", "locked_until", "lang", "last_visit", "created_at")} for u in db.users()]
-    click.echo(render(rows, ["name", "role", "disabled", "locked_until", "lang", "last_visit", "created_at"], fmt))
+    click.echo(render(rows, ["name", "role", "disabled", "locked_until", "lang", "last_visit", "created_at"], fmt, zone=zone))
 
 
 @users.command("disable")
@@ -113,9 +115,10 @@ def users_set_password(name, db_path):
 @click.option("--reason", type=click.Choice(["news_report", "not_a_sale", "duplicate", "other"]), help="Why a flag is dismissed.")
 @click.option("--note", help="A note kept with the decision.")
 @click.option("--as", "as_user", metavar="USER", help="The user deciding (must exist; required for decisions).")
+@zone_config_option
 @db_option
-@format_option()
-def review(action, ids, reason, note, as_user, db_path, fmt):
+@format_option(times=True)
+def review(action, ids, reason, note, as_user, config_file, db_path, fmt):
     """Decide on flags from the shell: list their decisions, or confirm / dismiss / escalate / annotate them.
 
     IDS are the `id`s that `monitor flags --format json` prints. Every
@@ -132,7 +135,8 @@ def review(action, ids, reason, note, as_user, db_path, fmt):
     with open_db(db_path) as db:
         if action == "list":
             rows = [e for flag_id in ids for e in db.review_events(flag_id)] if ids else []
-            click.echo(render(rows, ["flag_id", "at", "user", "action", "before_status", "after_status", "reason", "note"], fmt))
+            click.echo(render(rows, ["flag_id", "at", "user", "action", "before_status", "after_status", "reason", "note"], fmt,
+                              zone=zone_of(config_file)))
             return
         if not ids:
             raise click.UsageError("give the flag IDS to decide on")
@@ -153,9 +157,12 @@ def review(action, ids, reason, note, as_user, db_path, fmt):
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on; keep 127.0.0.1 unless behind a proxy.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--secure-cookies", is_flag=True, help="Mark the session cookie Secure (when served behind HTTPS).")
+@zone_config_option
 @db_option
-def serve(host, port, secure_cookies, db_path):
+def serve(host, port, secure_cookies, config_file, db_path):
     """Serve the review page (waitress) over the database: login, queue, post detail, audit log.
+
+    Times on the page are in the team's zone (`[scheduler] timezone`, default Asia/Jakarta).
 
     \b
     Example:
@@ -164,4 +171,4 @@ def serve(host, port, secure_cookies, db_path):
     from ..web import serve_app
 
     open_db(db_path).close()
-    serve_app(db_path, host, port, secure_cookies=secure_cookies)
+    serve_app(db_path, host, port, secure_cookies=secure_cookies, zone=zone_of(config_file).key)

@@ -13,7 +13,7 @@ class TakedownQueries:
     def confirmed_not_requested(self, since: str | None = None) -> list[dict]:
         """Confirmed, active flags with their posts that no takedown batch holds yet."""
         sql = """
-            SELECT f.id AS flag_id, f.post_id, f.severity, f.categories, f.reasons, f.identifiers, f.created_at,
+            SELECT f.id AS flag_id, f.post_id, f.severity, f.categories, f.reasons, f.reason_parts, f.identifiers, f.created_at,
                    p.source, p.kind, p.url, p.post_id AS site_post_id, p.first_seen, p.last_seen, p.evidence_sha, p.text
             FROM flags f JOIN posts p ON p.id = f.post_id
             WHERE f.active = 1 AND f.status = 'confirmed'

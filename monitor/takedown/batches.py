@@ -15,15 +15,17 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from ..labels import label
-
 from rules import mask_value
+from rules.reasons import sentences
 
 from ..escaping import json_safe, md_code, md_text, spreadsheet_safe, write_csv, xml_safe
+from ..labels import label
 from ..store import Database
+from ..timefmt import local_iso, local_label, team_zone
 from .registry import DATA, Platform, Registry, TakedownError
 
 FORMATS = ("csv", "xlsx", "json", "md", "html")
@@ -31,20 +33,22 @@ COLUMNS = ["url", "post_id", "platform", "source", "first_seen", "last_seen", "c
            "evidence_sha256", "identifiers", "excerpt"]
 
 
-def export_row(row: dict, platform: Platform) -> dict:
-    """One post as it goes into a list: every field masked (masking last, after the excerpt is
-    flattened), characters no file format can hold replaced, the evidence hash cited."""
+def export_row(row: dict, platform: Platform, zone: ZoneInfo | None = None) -> dict:
+    """One post as it goes into a list, its reasons in the platform's language: every field masked (masking last, after the excerpt is
+    flattened), characters no file format can hold replaced, the evidence hash cited. With `zone`, times
+    are ISO 8601 in that zone with its offset (the platform reads the exact instant, the team its own
+    clock); without, as stored (UTC)."""
     identifiers = json.loads(row.get("identifiers") or "[]")
     out = {
         "url": row["url"],
         "post_id": row.get("site_post_id") or "",
         "platform": platform.id,
         "source": row["source"],
-        "first_seen": row["first_seen"],
-        "last_seen": row["last_seen"],
+        "first_seen": local_iso(row["first_seen"], zone) if zone else row["first_seen"],
+        "last_seen": local_iso(row["last_seen"], zone) if zone else row["last_seen"],
         "category": ", ".join(json.loads(row.get("categories") or "[]")),
         "severity": row["severity"],
-        "reasons": "; ".join(json.loads(row.get("reasons") or "[]")),
+        "reasons": "; ".join(sentences(row.get("reason_parts"), platform.language, json.loads(row.get("reasons") or "[]"))),
         "evidence_sha256": row.get("evidence_sha") or "",
         "identifiers": ", ".join(f"{i['kind']} {i['masked']}" for i in identifiers
                                  if i.get("valid") and i["kind"] not in ("price", "volume")),
@@ -94,17 +98,19 @@ def _finalize(value) -> str:
     return value if isinstance(value, _Markdown) else md_text(value)
 
 
-def letter_environment(templates: Path = DATA) -> Environment:
+def letter_environment(templates: Path = DATA, zone: ZoneInfo | None = None) -> Environment:
     env = Environment(loader=FileSystemLoader(str(templates)), undefined=StrictUndefined, autoescape=False,
                       keep_trailing_newline=True, finalize=_finalize)
     env.filters["url"] = lambda v: _Markdown(md_code(v))  # a code span: cannot become a link, an image or a heading
     # "id_documents, ektp_selfie" -> "dokumen identitas, selfie e-KTP" in the letter's language
     env.filters["words"] = lambda v, lang: ", ".join(label(code.strip(), lang) for code in str(v or "").split(",") if code.strip())
+    env.filters["local"] = lambda v: local_label(v, zone)  # "2026-12-06 12:10 WIB": the team's clock, with its name
     return env
 
 
-def render_letters(platform: Platform, batch: dict, rows: list[dict], folder: Path, templates: Path = DATA) -> list[Path]:
-    env = letter_environment(templates)
+def render_letters(platform: Platform, batch: dict, rows: list[dict], folder: Path, templates: Path = DATA,
+                   zone: ZoneInfo | None = None) -> list[Path]:
+    env = letter_environment(templates, zone)
     out = []
     for lang in ("id", "en"):
         text = env.get_template(f"letter_{lang}.md").render(platform=platform, batch=batch, rows=rows)
@@ -115,8 +121,9 @@ def render_letters(platform: Platform, batch: dict, rows: list[dict], folder: Pa
 
 
 def create_batches(db: Database, registry: Registry, user: str, out: Path, fmt: str = "csv",
-                   since: str | None = None, platform: str | None = None) -> list[dict]:
+                   since: str | None = None, platform: str | None = None, zone: ZoneInfo | None = None) -> list[dict]:
     """One batch per platform from the confirmed posts not yet requested; returns what was written.
+    Times are shown in `zone`, the team's (default Asia/Jakarta); the store keeps them in UTC.
 
     A batch's files are written into a hidden temporary folder and moved into place inside the
     transaction that records the batch and marks its posts requested: a failure (a bad character,
@@ -124,6 +131,7 @@ def create_batches(db: Database, registry: Registry, user: str, out: Path, fmt: 
     """
     if fmt not in FORMATS:
         raise TakedownError(f"unknown format {fmt!r}; one of {', '.join(FORMATS)}")
+    zone = zone or team_zone()
     if platform:
         registry.get(platform)
     groups: dict[str, tuple[Platform, list[dict]]] = {}
@@ -135,7 +143,7 @@ def create_batches(db: Database, registry: Registry, user: str, out: Path, fmt: 
     written = []
     out.mkdir(parents=True, exist_ok=True)
     for pid, (p, rows) in sorted(groups.items()):
-        exported = [export_row(r, p) for r in rows]
+        exported = [export_row(r, p, zone) for r in rows]
         stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
         folder = out / f"{stamp}-{pid}"
         n = 1
@@ -148,7 +156,7 @@ def create_batches(db: Database, registry: Registry, user: str, out: Path, fmt: 
                 batch_id = db.create_batch(pid, user, fmt, str(folder), rows)
                 batch = {**db.batch(batch_id)}
                 names = [write_list(exported, fmt, tmp / f"requests.{fmt}").name,
-                         *(f.name for f in render_letters(p, batch, exported, tmp))]
+                         *(f.name for f in render_letters(p, batch, exported, tmp, zone=zone))]
                 files = [folder / name for name in names]
                 db.audit(user, "takedown.batch", f"batch:{batch_id}", None,
                          {"platform": pid, "posts": len(rows), "files": [str(f) for f in files]})

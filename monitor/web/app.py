@@ -27,6 +27,7 @@ from werkzeug.routing import IntegerConverter
 
 from ..store import Database
 from ..store.keys import secret_key
+from ..timefmt import local_label, timezone_of
 from .accounts import session_valid
 from .i18n import LANGS, translate
 
@@ -44,25 +45,17 @@ class SqliteInt(IntegerConverter):
         super().__init__(url_map, *args, **kwargs)
 
 
-def local_time(value) -> str:
-    """A stored UTC time as the team reads it: Jakarta time with its label ("2026-12-06 12:10 WIB");
-    a value without a time of day or an offset is shown as stored."""
-    import datetime as dt
+def local_time(value, zone=None) -> str:
+    """A stored UTC time as the team reads it: in the team's zone (the app's, else Jakarta) with its label
+    ("2026-12-06 12:10 WIB"); a value without a time of day or an offset is shown as stored."""
+    from .views import team_zone
 
-    from .views import JAKARTA
-
-    text = str(value or "")
-    try:
-        parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return text
-    if parsed.tzinfo is None:
-        return text
-    here = parsed.astimezone(JAKARTA)
-    return f"{here:%Y-%m-%d %H:%M} {here.tzname()}"
+    shown = local_label(value, zone or team_zone())
+    return "" if shown is None else str(shown)
 
 
-def create_app(db_path: str, secure_cookies: bool = False) -> Flask:
+def create_app(db_path: str, secure_cookies: bool = False, zone: str = "Asia/Jakarta") -> Flask:
+    """The review page on `db_path`; times are shown in `zone` (the configuration's `[scheduler] timezone`)."""
     from . import actor_views, dashboard_views, views
     from .views import masked, reader_lang, wants_json
 
@@ -77,6 +70,7 @@ def create_app(db_path: str, secure_cookies: bool = False) -> Flask:
         PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=SESSION_HOURS),
         MAX_CONTENT_LENGTH=64 * 1024,
         MONITOR_DB=db_path,
+        TEAM_ZONE=timezone_of(zone),
     )
 
     @app.before_request
@@ -145,10 +139,11 @@ def create_app(db_path: str, secure_cookies: bool = False) -> Flask:
     return app
 
 
-def serve_app(db_path: str, host: str = "127.0.0.1", port: int = 8000, secure_cookies: bool = False) -> None:
+def serve_app(db_path: str, host: str = "127.0.0.1", port: int = 8000, secure_cookies: bool = False,
+              zone: str = "Asia/Jakarta") -> None:
     from waitress import create_server
 
-    server = create_server(create_app(db_path, secure_cookies=secure_cookies), host=host, port=port, threads=8, ident="monitor")
+    server = create_server(create_app(db_path, secure_cookies=secure_cookies, zone=zone), host=host, port=port, threads=8, ident="monitor")
     print(f"Review page on http://{host}:{server.effective_port}/queue  (Ctrl-C to stop)", flush=True)
     try:
         server.run()

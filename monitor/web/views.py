@@ -11,7 +11,7 @@ from functools import wraps
 from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo
 
-from flask import Response, abort, g, jsonify, redirect, render_template, request, session, url_for
+from flask import Response, abort, current_app, g, has_app_context, jsonify, redirect, render_template, request, session, url_for
 
 from rules import find_identifiers, mask_text
 from rules.identifiers import MASKED_KINDS
@@ -26,6 +26,11 @@ from .i18n import LANGS, translate
 from .review import DISMISS_REASONS, ReviewError, decide
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
+
+
+def team_zone() -> ZoneInfo:
+    """The zone the team reads times in (`create_app(zone=...)`, from `[scheduler] timezone`); Jakarta outside a request."""
+    return current_app.config.get("TEAM_ZONE", JAKARTA) if has_app_context() else JAKARTA
 
 
 def reader_lang() -> str:
@@ -125,8 +130,9 @@ def safe_next(target: str | None) -> str | None:
 
 
 def day_range(args, user) -> tuple[dt.date, dt.date]:
-    """The queue's dates: the filter's, else since the reviewer's last visit (or yesterday), Jakarta time."""
-    today = dt.datetime.now(JAKARTA).date()
+    """The queue's dates: the filter's, else since the reviewer's last visit (or yesterday), in the team's zone."""
+    zone = team_zone()
+    today = dt.datetime.now(zone).date()
     try:
         start = dt.date.fromisoformat(args["from"]) if args.get("from") else None
         end = dt.date.fromisoformat(args["to"]) if args.get("to") else None
@@ -134,14 +140,15 @@ def day_range(args, user) -> tuple[dt.date, dt.date]:
         abort(400, "dates are YYYY-MM-DD, e.g. 2026-01-31")
     if start is None:
         last = user.get("last_visit")
-        start = dt.datetime.fromisoformat(last).astimezone(JAKARTA).date() if last else today - dt.timedelta(days=1)
+        start = dt.datetime.fromisoformat(last).astimezone(zone).date() if last else today - dt.timedelta(days=1)
     # clamped, so 0001-01-01 or 9999-12-31 mean "any" instead of overflowing in the time-zone arithmetic
     return min(max(start, FIRST_DAY), LAST_DAY), min(max(end or today, FIRST_DAY), LAST_DAY)
 
 
 def utc_bounds(start: dt.date, end: dt.date) -> tuple[str, str]:
-    since = dt.datetime.combine(start, dt.time(), JAKARTA).astimezone(dt.timezone.utc)
-    until = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), JAKARTA).astimezone(dt.timezone.utc)
+    zone = team_zone()
+    since = dt.datetime.combine(start, dt.time(), zone).astimezone(dt.timezone.utc)
+    until = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), zone).astimezone(dt.timezone.utc)
     return since.isoformat(timespec="seconds"), until.isoformat(timespec="seconds")
 
 
