@@ -1,5 +1,6 @@
 """Sellers across sources: posts grouped transitively by shared contacts and wallets, named in a real browser, audited."""
 
+import json
 import sqlite3
 
 import pytest
@@ -127,3 +128,108 @@ def test_victims_numbers_in_samples_do_not_join_two_sellers_and_ids_stay(tmp_pat
         rebuild_members(db)
         grown = next(a for a in current_actors(db) if len(a.posts) == 2)
         assert grown.id == alpha.id, "a seller keeps its id, and with it its name, when it posts a new contact"
+
+
+def _state(db) -> tuple[dict, dict]:
+    """Each post's recorded seller and each seller's summary, as the sellers' page and the queue read them."""
+    members = {post: (actor, n) for post, actor, n in db.db.execute("SELECT post_id, actor_id, actor_posts FROM actor_members")}
+    summaries = {row[0]: row[1:] for row in db.db.execute(
+        "SELECT actor_id, posts, sources, first_seen, last_seen, identifiers FROM actor_summaries")}
+    return members, summaries
+
+
+def test_regrouping_what_changed_gives_what_regrouping_everything_gives(tmp_path):
+    """After each change (new posts, a contact dropped, a number found to be a sample, a seller named), regrouping
+    only the changed posts and the sellers they touch records exactly what regrouping every post would, ids included."""
+    import random
+
+    from monitor.report.actors import rebuild_members
+
+    rng = random.Random(3)
+    numbers = [f"{n:032x}" for n in range(1, 40)]  # fingerprints; few, so that posts share them and chains form
+
+    def contacts():
+        return [("phone" if fp < numbers[20] else "telegram", fp, f"masked {fp[-3:]}", rng.random() > 0.1)
+                for fp in rng.sample(numbers, rng.choice([1, 1, 1, 2, 3]))]
+
+    with Database(tmp_path / "m.db") as db:
+        def post(i: int, edit: str = "") -> int:
+            stored = db.upsert_post({"source": f"src{i % 3}", "kind": "forum", "post_id": str(i), "url": f"https://x.example/{i}",
+                                     "text": f"post {i} {edit}"})
+            return stored.id
+
+        ids = [post(i) for i in range(120)]
+        for pid in ids:
+            db.save_identifiers(pid, contacts())
+        rebuild_members(db)
+        partial = 0
+        for step in range(40):
+            change = step % 4
+            for pid in rng.sample(ids, rng.randint(1, 3)):
+                if change == 0:
+                    db.save_identifiers(pid, contacts())  # new contacts: groups merge
+                elif change == 1:
+                    db.save_identifiers(pid, [])  # contacts gone: groups split
+                elif change == 2:
+                    db.db.execute("UPDATE identifiers SET is_contact = 0 WHERE post_id = ? AND kind = 'phone'", [pid])
+                else:
+                    ids.append(new := post(1000 + step))
+                    db.save_identifiers(new, contacts())
+            if step % 7 == 3:
+                actor = db.db.execute("SELECT actor_id FROM actor_members ORDER BY actor_posts DESC LIMIT 1").fetchone()[0]
+                db.name_actor(actor, f"seller {step}", "", "rina")
+            db.begin()
+            rebuild_members(db, full=True)
+            everything = _state(db)
+            db.rollback()
+            regrouped = rebuild_members(db)
+            assert _state(db) == everything, f"step {step}"
+            db.begin()
+            db.refresh_actor_summaries({a for a, _ in everything[0].values()}, set())  # every summary afresh
+            assert _state(db) == everything, f"step {step}: a summary was not refreshed"
+            db.rollback()
+            partial += regrouped < len(everything[0])
+        assert partial > 20, "most steps regrouped only part of the posts"
+        assert len(set(everything[1])) == len(everything[1])
+
+
+def test_a_split_seller_keeps_its_id_in_its_bigger_part_and_a_new_seller_never_takes_a_held_id(tmp_path):
+    from monitor.report.actors import rebuild_members
+
+    x, y, z = "a" * 32, "b" * 32, "c" * 32
+    with Database(tmp_path / "m.db") as db:
+        posts = [db.upsert_post({"source": "tg", "kind": "import", "post_id": str(i), "url": f"https://x.example/{i}",
+                                 "text": f"post {i}"}).id for i in range(5)]
+        db.save_identifiers(posts[0], [("phone", x, "0812****01", True), ("telegram", y, "@b***", True)])
+        db.save_identifiers(posts[1], [("telegram", y, "@b***", True)])
+        db.save_identifiers(posts[2], [("telegram", y, "@b***", True), ("telegram", z, "@c***", True)])
+        db.save_identifiers(posts[3], [("telegram", z, "@c***", True)])
+        rebuild_members(db)
+        (seller,) = set(a for a, _ in _state(db)[0].values())
+        assert seller == "A-" + x[:10]
+        db.save_identifiers(posts[2], [("telegram", z, "@c***", True)])  # the post that joined the two halves drops @b
+        assert rebuild_members(db) == 4
+        members, summaries = _state(db)
+        assert members[posts[0]] == members[posts[1]] == (seller, 2) and members[posts[2]][0] == members[posts[3]][0] != seller
+        db.save_identifiers(posts[0], [("telegram", y, "@b***", True)])  # the seller stops giving its phone but keeps its id
+        db.save_identifiers(posts[4], [("phone", x, "0812****01", True)])  # and someone else gives it
+        rebuild_members(db)
+        members, summaries = _state(db)
+        assert members[posts[0]][0] == seller and members[posts[4]][0] not in (seller, members[posts[2]][0])
+        assert set(summaries) == {a for a, _ in members.values()}
+        assert json.loads(summaries[seller][4]) == [{"kind": "telegram", "masked": "@b***"}]
+
+
+def test_a_seller_is_last_seen_when_any_of_its_posts_is_seen_again(tmp_path):
+    from monitor.report.actors import rebuild_members
+
+    item = {"source": "tg", "kind": "import", "post_id": "1", "url": "https://x.example/1", "text": "WA 0812"}
+    with Database(tmp_path / "m.db") as db:
+        db.save_identifiers(db.upsert_post(item).id, [("phone", "f" * 32, "0812****01", True)])
+        rebuild_members(db)
+        db.db.execute("UPDATE posts SET last_seen = '2000-01-01T00:00:00+00:00'")  # as if seen long ago
+        db.db.execute("UPDATE actor_summaries SET last_seen = '2000-01-01T00:00:00+00:00'")
+        db.upsert_post(item)  # the same text, seen again: no regrouping needed
+        (row,) = db.actor_page(10, 0)
+        assert row["last_seen"] == db.db.execute("SELECT last_seen FROM posts").fetchone()[0] > "2000"
+        assert db.seller_changes() == []

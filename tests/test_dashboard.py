@@ -10,7 +10,8 @@ import pytest
 from webfixtures import PASSWORD, Client, launch_browser, login, screenshot_path, served
 
 from monitor.ingest import ingest_post
-from monitor.report.dashboard import dashboard
+from monitor.report.charts import stacked_bars_svg
+from monitor.report.dashboard import CHARTS, chart_numbers, dashboard
 from monitor.store import Database
 from monitor.store.keys import secret_key
 from monitor.web.accounts import add_user
@@ -74,6 +75,18 @@ def test_numbers_match_the_store(generated):
     weeks = data["charts"]["decisions_by_week"]["series"]
     assert sum(weeks["confirmed"]) == 2 and sum(weeks["dismissed"]) == 1
     assert data["failed_runs_30d"] == {"src0": 1}
+
+
+def test_each_chart_alone_reads_the_numbers_the_page_shows(generated):
+    now = dt.datetime.now(dt.timezone.utc)
+    with Database(generated) as db:
+        data = dashboard(db, JAKARTA, now)
+        for name in CHARTS:
+            assert chart_numbers(db, name, JAKARTA, now) == data["charts"][name], name
+    svg = stacked_bars_svg(data["charts"]["flags_90d_by_source"], "90 days", "flags")
+    assert svg.count("<path") < 60, "a series is one path of bars, not one element per bar"
+    for source in data["charts"]["flags_90d_by_source"]["series"]:
+        assert f">{source}<" in svg  # the legend names every series, as text
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,12 @@
 """The dashboard's numbers: today against the usual, and the charts, each as a table that can be drawn or downloaded.
 
-Everything comes from three grouped scans (flags, runs, decisions) over the
-last 90 days, so the page's cost grows with the number of days and groups,
-not with the number of posts or flags. Days are the team's calendar days.
+Flags are counted a day at a time (`ReportQueries.flag_day_counts`): each of the
+team's calendar days is one range of a covering index, so a day's grouping sorts
+about a thousand entries where one grouping of the 90 days sorted all of them.
+Each part is read when first needed: the page reads them all, a chart image only
+its own, so a chart whose numbers are no longer cached does not pay for the
+other four. The cost grows with the number of days and groups, not with the
+number of posts.
 """
 
 from __future__ import annotations
@@ -12,11 +16,19 @@ import datetime as dt
 import io
 import json
 import statistics
+from functools import cached_property
 
 SEVERITIES = ("critical", "high", "medium", "low")
 FUNNEL = ("confirmed", "requested", "removed", "still_online", "escalated")
 TOP_SOURCES = 6
 CHARTS = ("flags_30d", "flags_90d_by_source", "decisions_by_week", "takedown_funnel", "crawl_health")
+TITLES = {
+    "flags_30d": "Flags per day, last 30 days, by category",
+    "flags_90d_by_source": "Flags per day, last 90 days, by source",
+    "decisions_by_week": "Decisions per week: confirmed (and later stages) and dismissed",
+    "takedown_funnel": "Takedown funnel",
+    "crawl_health": "New posts per day by source, last 30 days",
+}
 
 
 def _days(end: dt.date, n: int) -> list[dt.date]:
@@ -27,73 +39,123 @@ def _zero(labels) -> list[int]:
     return [0] * len(labels)
 
 
+class Numbers:
+    """The dashboard's numbers for the team's today; each part is read from the store once, when first asked for."""
+
+    def __init__(self, db, zone: dt.tzinfo, now: dt.datetime | None = None):
+        now = (now or dt.datetime.now(dt.timezone.utc)).astimezone(zone)
+        self.db = db
+        self.today = now.date()
+        self.offset = int(now.utcoffset().total_seconds() // 60)
+        self.days90 = _days(self.today, 90)
+        utc = lambda day: dt.datetime.combine(day, dt.time(), zone).astimezone(dt.timezone.utc).isoformat(timespec="seconds")  # noqa: E731
+        self.bounds = [utc(d) for d in self.days90] + [utc(self.today + dt.timedelta(days=1))]  # each day's start, then the end
+        self.start, self.end = self.bounds[0], self.bounds[-1]
+        self.labels30 = [d.isoformat() for d in self.days90[-30:]]
+
+    def _flags_by(self, column: str, days: int = 90) -> dict[str, list[int]]:
+        """{value of `column`: active flags per day over the last `days` days}."""
+        series: dict[str, list[int]] = {}
+        for i, value, count in self.db.flag_day_counts(self.bounds[-days - 1:], column):
+            series.setdefault(value, [0] * days)[i] += count
+        return series
+
+    @cached_property
+    def by_severity(self) -> dict[str, list[int]]:
+        """Today and the 30 days before it: all that the table shows."""
+        found = self._flags_by("severity", 31)
+        return {s: found.get(s) or [0] * 31 for s in SEVERITIES}
+
+    @cached_property
+    def by_category(self) -> dict[str, list[int]]:
+        """A flag counts once in each of its categories; one without any under "unclassified"."""
+        out: dict[str, list[int]] = {}
+        for categories, counts in self._flags_by("categories").items():
+            for category in json.loads(categories or "[]") or ["unclassified"]:
+                out[category] = [a + b for a, b in zip(out.get(category) or _zero(self.days90), counts)]
+        return dict(sorted(out.items()))
+
+    @cached_property
+    def platforms(self) -> list[dict]:
+        from ..takedown.batches import report
+
+        return report(self.db)
+
+    @cached_property
+    def runs(self) -> list[tuple]:
+        return self.db.run_groups(self.start, self.end, self.offset)
+
+    def today_rows(self) -> list[dict]:
+        def usual(series):  # the 30 days before today; a whole number when it is one
+            median = statistics.median(series[-31:-1])
+            return int(median) if float(median).is_integer() else median
+
+        return ([{"kind": "severity", "name": s, "today": v[-1], "median_30d": usual(v)} for s, v in self.by_severity.items()]
+                + [{"kind": "category", "name": c, "today": v[-1], "median_30d": usual(v)} for c, v in self.by_category.items()])
+
+    def failed_runs(self) -> dict[str, int]:
+        failed: dict[str, int] = {}
+        days30 = set(self.labels30)
+        for day, source, status, runs, _ in self.runs:
+            if status in ("failed", "degraded") and day in days30:
+                failed[source] = failed.get(source, 0) + runs
+        return dict(sorted(failed.items()))
+
+    def chart(self, name: str) -> dict:
+        """{"title", "labels", "series"} of one of CHARTS."""
+        return {"title": TITLES[name], **getattr(self, "_" + name)()}
+
+    def _flags_30d(self) -> dict:
+        return {"labels": self.labels30, "series": {c: v[-30:] for c, v in self.by_category.items()}}
+
+    def _flags_90d_by_source(self) -> dict:
+        by_source = self._flags_by("source")
+        top = sorted(by_source, key=lambda s: (-sum(by_source[s]), s))
+        sources = {s: by_source[s] for s in top[:TOP_SOURCES]}
+        if len(top) > TOP_SOURCES:
+            sources["other sources"] = [sum(col) for col in zip(*(by_source[s] for s in top[TOP_SOURCES:]))]
+        return {"labels": [d.isoformat() for d in self.days90], "series": sources}
+
+    def _decisions_by_week(self) -> dict:
+        today = self.today
+        weeks = sorted({(today - dt.timedelta(days=today.weekday() + 7 * k)).isoformat() for k in range(12)})
+        decided = {"confirmed": _zero(weeks), "dismissed": _zero(weeks)}
+        week_index = {w: i for i, w in enumerate(weeks)}
+        for week, status, count in self.db.decision_weeks(self.start, self.end, self.offset):
+            if week in week_index:
+                decided["dismissed" if status == "dismissed" else "confirmed"][week_index[week]] += count
+        return {"labels": weeks, "series": decided}
+
+    def _takedown_funnel(self) -> dict:
+        # All time at every stage: a post confirmed months ago may be removed today.
+        funnel = [self.db.flags_reaching(FUNNEL)] + [sum(p[k] for p in self.platforms)
+                                                     for k in ("requested", "removed", "still_online", "escalated")]
+        return {"labels": list(FUNNEL), "series": {"posts": funnel}}
+
+    def _crawl_health(self) -> dict:
+        health_posts: dict[str, list[int]] = {}
+        index30 = {d: i for i, d in enumerate(self.labels30)}
+        for day, source, _, _, posts in self.runs:
+            if day in index30:
+                health_posts.setdefault(source, _zero(self.labels30))[index30[day]] += posts
+        return {"labels": self.labels30, "series": dict(sorted(health_posts.items()))}
+
+
 def dashboard(db, zone: dt.tzinfo, now: dt.datetime | None = None) -> dict:
     """{"today": {...}, "charts": {id: {"title", "labels", "series"}}, "platforms": [...]} for the team's today."""
-    from ..takedown.batches import report
-
-    now = (now or dt.datetime.now(dt.timezone.utc)).astimezone(zone)
-    today = now.date()
-    offset = int(now.utcoffset().total_seconds() // 60)
-    days90 = _days(today, 90)
-    start = dt.datetime.combine(days90[0], dt.time(), zone).astimezone(dt.timezone.utc).isoformat(timespec="seconds")
-    end = dt.datetime.combine(today + dt.timedelta(days=1), dt.time(), zone).astimezone(dt.timezone.utc).isoformat(timespec="seconds")
-    index90 = {d.isoformat(): i for i, d in enumerate(days90)}
-    by_severity = {s: _zero(days90) for s in SEVERITIES}
-    by_category: dict[str, list[int]] = {}
-    by_source: dict[str, list[int]] = {}
-    for day, severity, categories, source, status, count in db.flag_groups(start, end, offset):
-        i = index90.get(day)
-        if i is None:
-            continue
-        if severity in by_severity:
-            by_severity[severity][i] += count
-        for category in json.loads(categories or "[]") or ["unclassified"]:
-            by_category.setdefault(category, _zero(days90))[i] += count
-        by_source.setdefault(source, _zero(days90))[i] += count
-    def usual(series):  # the 30 days before today; a whole number when it is one
-        median = statistics.median(series[-31:-1])
-        return int(median) if float(median).is_integer() else median
-    today_rows = ([{"kind": "severity", "name": s, "today": v[-1], "median_30d": usual(v)} for s, v in by_severity.items()]
-                  + [{"kind": "category", "name": c, "today": v[-1], "median_30d": usual(v)} for c, v in sorted(by_category.items())])
-    labels30 = [d.isoformat() for d in days90[-30:]]
-    top = sorted(by_source, key=lambda s: -sum(by_source[s]))
-    sources = {s: by_source[s] for s in top[:TOP_SOURCES]}
-    if len(top) > TOP_SOURCES:
-        sources["other sources"] = [sum(col) for col in zip(*(by_source[s] for s in top[TOP_SOURCES:]))]
-    weeks = sorted({(today - dt.timedelta(days=today.weekday() + 7 * k)).isoformat() for k in range(12)})
-    decided = {"confirmed": _zero(weeks), "dismissed": _zero(weeks)}
-    week_index = {w: i for i, w in enumerate(weeks)}
-    for week, status, count in db.decision_weeks(start, end, offset):
-        if week in week_index:
-            decided["dismissed" if status == "dismissed" else "confirmed"][week_index[week]] += count
-    platforms = report(db)
-    # All time at every stage: a post confirmed months ago may be removed today.
-    funnel = [db.flags_reaching(FUNNEL)] + [sum(p[k] for p in platforms) for k in ("requested", "removed", "still_online", "escalated")]
-    health_posts: dict[str, list[int]] = {}
-    failed: dict[str, int] = {}
-    index30 = {d: i for i, d in enumerate(labels30)}
-    for day, source, status, runs, posts in db.run_groups(start, end, offset):
-        if day in index30:
-            health_posts.setdefault(source, _zero(labels30))[index30[day]] += posts
-        if status in ("failed", "degraded") and day in index30:
-            failed[source] = failed.get(source, 0) + runs
+    numbers = Numbers(db, zone, now)
     return {
-        "date": today.isoformat(),
-        "today": today_rows,
-        "charts": {
-            "flags_30d": {"title": "Flags per day, last 30 days, by category", "labels": labels30,
-                          "series": {c: v[-30:] for c, v in sorted(by_category.items())}},
-            "flags_90d_by_source": {"title": "Flags per day, last 90 days, by source", "labels": [d.isoformat() for d in days90],
-                                    "series": sources},
-            "decisions_by_week": {"title": "Decisions per week: confirmed (and later stages) and dismissed", "labels": weeks,
-                                  "series": decided},
-            "takedown_funnel": {"title": "Takedown funnel", "labels": list(FUNNEL), "series": {"posts": funnel}},
-            "crawl_health": {"title": "New posts per day by source, last 30 days", "labels": labels30,
-                             "series": dict(sorted(health_posts.items()))},
-        },
-        "failed_runs_30d": dict(sorted(failed.items())),
-        "platforms": platforms,
+        "date": numbers.today.isoformat(),
+        "today": numbers.today_rows(),
+        "charts": {name: numbers.chart(name) for name in CHARTS},
+        "failed_runs_30d": numbers.failed_runs(),
+        "platforms": numbers.platforms,
     }
+
+
+def chart_numbers(db, name: str, zone: dt.tzinfo, now: dt.datetime | None = None) -> dict:
+    """One chart's {"title", "labels", "series"}, reading only what that chart shows."""
+    return Numbers(db, zone, now).chart(name)
 
 
 def chart_csv(chart: dict) -> str:

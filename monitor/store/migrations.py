@@ -294,3 +294,38 @@ def m0015_reason_parts(db):
     # so the page, letters, digest and alerts say them in their reader's language. NULL (stored
     # before this): the English sentences are shown.
     db["flags"].add_column("reason_parts", str)
+
+
+@migrations(name="0016_seller_summaries")
+def m0016_seller_summaries(db):
+    # Posts whose identifiers changed since sellers were last regrouped, noted by triggers (whoever
+    # writes `identifiers`), so the regrouping after a crawl reads those posts and the sellers they
+    # touch instead of every identifier. Until the first regrouping, every post counts as changed.
+    db.execute("CREATE TABLE seller_changes (post_id INTEGER PRIMARY KEY)")
+    db.execute("INSERT OR IGNORE INTO seller_changes (post_id) SELECT post_id FROM identifiers UNION SELECT post_id FROM actor_members")
+    db.execute("""
+        CREATE TRIGGER identifiers_seller_insert AFTER INSERT ON identifiers BEGIN
+            INSERT OR IGNORE INTO seller_changes (post_id) VALUES (new.post_id);
+        END""")
+    db.execute("""
+        CREATE TRIGGER identifiers_seller_delete AFTER DELETE ON identifiers BEGIN
+            INSERT OR IGNORE INTO seller_changes (post_id) VALUES (old.post_id);
+        END""")
+    db.execute("""
+        CREATE TRIGGER identifiers_seller_update AFTER UPDATE ON identifiers BEGIN
+            INSERT OR IGNORE INTO seller_changes (post_id) VALUES (old.post_id);
+            INSERT OR IGNORE INTO seller_changes (post_id) VALUES (new.post_id);
+        END""")
+    # Each seller's posts, sources, first and last sighting and contacts (masked), written by the
+    # regrouping for the sellers it changes, so the sellers' page reads one row per seller, not every
+    # post of a seller with 10,000. A post seen again moves its seller's last sighting (trigger).
+    db.execute("CREATE TABLE actor_summaries (actor_id TEXT PRIMARY KEY, posts INTEGER NOT NULL, sources TEXT, "
+               "first_seen TEXT, last_seen TEXT, identifiers TEXT) WITHOUT ROWID")
+    db.execute("CREATE INDEX idx_actor_summaries_posts ON actor_summaries (posts DESC, actor_id)")
+    db.execute("""
+        CREATE TRIGGER posts_seen_actor AFTER UPDATE OF last_seen ON posts WHEN new.last_seen IS NOT old.last_seen BEGIN
+            UPDATE actor_summaries SET last_seen = new.last_seen
+            WHERE actor_id = (SELECT actor_id FROM actor_members WHERE post_id = new.id) AND coalesce(last_seen, '') < new.last_seen;
+        END""")
+    # The statuses of a seller's posts, read from the index alone.
+    db.execute("CREATE INDEX idx_flags_post_status ON flags (post_id, status)")

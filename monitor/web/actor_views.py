@@ -21,8 +21,8 @@ def register(app) -> None:
         """Sellers as the last regrouping (after each crawl and import) left them, a page at a time."""
         page = request.args.get("page", "1")
         page = int(page) if page.isascii() and page.isdigit() and 0 < int(page) < 10_000 else 1
-        if page == 1 and not g.db.actor_membership_exists() and g.db.has_seller_identifiers():
-            rebuild_members(g.db)  # a database never regrouped (posts stored before this page existed)
+        if page == 1 and not g.db.actor_summaries_exist() and g.db.has_seller_identifiers():
+            rebuild_members(g.db, full=True)  # a database never regrouped since sellers were summarised (migration 0016)
         rows = g.db.actor_page(PAGE, (page - 1) * PAGE)
         names = g.db.actor_names()
         for row in rows:
@@ -35,7 +35,7 @@ def register(app) -> None:
         if len(actor_id) > 40:
             abort(404)
         if not g.db.actor_membership_exists() and g.db.has_seller_identifiers():
-            rebuild_members(g.db)
+            rebuild_members(g.db, full=True)
         actor = g.db.actor_detail(actor_id)  # from the last regrouping: one actor's rows, not every identifier
         if actor is None:
             abort(404)

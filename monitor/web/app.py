@@ -143,6 +143,9 @@ def serve_app(db_path: str, host: str = "127.0.0.1", port: int = 8000, secure_co
               zone: str = "Asia/Jakarta") -> None:
     from waitress import create_server
 
+    from ..report.charts import warm_up
+
+    warm_up()  # matplotlib's import and first figure (fonts) take about 0.4 s once per process: here, not in the first request
     server = create_server(create_app(db_path, secure_cookies=secure_cookies, zone=zone), host=host, port=port, threads=8, ident="monitor")
     print(f"Review page on http://{host}:{server.effective_port}/queue  (Ctrl-C to stop)", flush=True)
     try:

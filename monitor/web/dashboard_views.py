@@ -8,9 +8,9 @@ import time
 from flask import Response, abort, g, render_template
 
 from ..report.charts import stacked_bars_svg
-from ..report.dashboard import CHARTS, chart_csv, dashboard
+from ..report.dashboard import CHARTS, chart_csv, chart_numbers, dashboard
 from .i18n import translate
-from .views import JAKARTA
+from .views import team_zone
 
 CACHE_SECONDS = 30
 """How long the page's numbers serve its chart images (which the browser asks for right after the page)."""
@@ -18,17 +18,30 @@ _cache: dict[str, tuple[float, dict]] = {}
 _lock = threading.Lock()
 
 
+def _key(db) -> tuple[str, str]:
+    return str(db.path), team_zone().key  # days are the team's: another zone, other numbers
+
+
+def _cached(db) -> dict | None:
+    with _lock:
+        hit = _cache.get(_key(db))
+    return hit[1] if hit and time.monotonic() - hit[0] < CACHE_SECONDS else None
+
+
 def numbers(db) -> dict:
     """The dashboard's numbers, computed at most once per CACHE_SECONDS per database."""
-    key = str(db.path)
-    with _lock:
-        hit = _cache.get(key)
-        if hit and time.monotonic() - hit[0] < CACHE_SECONDS:
-            return hit[1]
-    data = dashboard(db, JAKARTA)
-    with _lock:
-        _cache[key] = (time.monotonic(), data)
+    data = _cached(db)
+    if data is None:
+        data = dashboard(db, team_zone())
+        with _lock:
+            _cache[_key(db)] = (time.monotonic(), data)
     return data
+
+
+def chart(db, name: str) -> dict:
+    """One chart's numbers: the page's, while cached; else only that chart's, read afresh."""
+    data = _cached(db)
+    return data["charts"][name] if data is not None else chart_numbers(db, name, team_zone())
 
 
 def register(app) -> None:
@@ -41,13 +54,13 @@ def register(app) -> None:
     def dashboard_chart(name, ext):
         if name not in CHARTS or ext not in ("svg", "csv"):
             abort(404)
-        chart = numbers(g.db)["charts"][name]
+        data = chart(g.db, name)
         if ext == "csv":
-            response = Response(chart_csv(chart), mimetype="text/csv")
+            response = Response(chart_csv(data), mimetype="text/csv")
             response.headers["Content-Disposition"] = f'attachment; filename="{name}.csv"'
             return response
         lang = (g.user or {}).get("lang") or "id"
-        response = Response(stacked_bars_svg(chart, translate(f"chart_{name}", lang), ""), mimetype="image/svg+xml")
+        response = Response(stacked_bars_svg(data, translate(f"chart_{name}", lang), ""), mimetype="image/svg+xml")
         response.headers["Cache-Control"] = "no-store"
         response.headers["X-Chart-CSP"] = "1"  # app.security_headers: an image with no script may style itself
         return response
