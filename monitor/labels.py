@@ -23,6 +23,21 @@ LABELS = {
     "requested": ("diminta", "requested"),
     "removed": ("dihapus", "removed"),
     "still_online": ("masih online", "still online"),
+    # identifier kinds (rules.identifiers.KINDS)
+    "nik": ("NIK", "NIK"),
+    "kk": ("No. KK", "KK no."),
+    "npwp": ("NPWP", "NPWP"),
+    "card": ("kartu pembayaran", "payment card"),
+    "number": ("nomor", "number"),
+    "phone": ("telepon", "phone"),
+    "email": ("e-mail", "e-mail"),
+    "telegram": ("Telegram", "Telegram"),
+    "whatsapp": ("WhatsApp", "WhatsApp"),
+    "btc": ("dompet BTC", "BTC wallet"),
+    "eth": ("dompet ETH", "ETH wallet"),
+    "tron": ("dompet TRON", "TRON wallet"),
+    "price": ("harga", "price"),
+    "volume": ("jumlah data", "volume"),
 }
 """code -> (Indonesian, English)."""
 

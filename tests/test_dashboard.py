@@ -113,6 +113,11 @@ def test_dashboard_in_a_browser_with_charts_tables_and_csv(generated, browser, t
         client.login("rina")
         svg = client.get("/dashboard/chart/flags_30d.svg")
         assert svg.headers["Content-Type"].startswith("image/svg+xml") and "<script" not in svg.text
+        assert "selfie e-KTP" in svg.text and "ektp_selfie" not in svg.text  # the legend in the reader's words
+        funnel = client.get("/dashboard/chart/takedown_funnel.svg").text
+        assert "dikonfirmasi" in funnel and "still_online" not in funnel
+        page_text = client.get("/dashboard").text
+        assert "<th>selfie e-KTP</th>" in page_text and "<th>ektp_selfie</th>" not in page_text
         assert "style-src 'unsafe-inline'" in svg.headers["Content-Security-Policy"]
         assert "unsafe-inline" not in client.get("/dashboard").headers["Content-Security-Policy"]
         rows = list(csv.reader(io.StringIO(client.get("/dashboard/chart/takedown_funnel.csv").text)))

@@ -61,6 +61,19 @@ def test_flags_stored_before_reasons_were_data_show_their_sentences(tmp_path):
     assert "an older sentence &lt;b&gt;x&lt;/b&gt;" in post
 
 
+def test_identifier_kinds_are_named_in_the_readers_language(site):
+    from rules.identifiers import KINDS
+
+    for kind in KINDS:
+        indonesian, english = STRINGS[kind]
+        assert indonesian and english, kind
+    client = Client(site)
+    client.login("rina")
+    client.post("/lang", {"lang": "id", "csrf_token": client.csrf()})
+    assert "<code>Telegram @x_demo</code>" in client.get("/actors").text  # the kind's name, not the code "telegram"
+    assert "<li>Telegram: <code>@x_demo</code></li>" in client.get("/posts/1").text
+
+
 def test_every_dashboard_and_actor_word_has_both_languages():
     from monitor.report.dashboard import CHARTS
 

@@ -33,7 +33,7 @@ def screenshot_path(tmp_path: Path, name: str = "review-queue.png") -> Path:
     """Where a browser test saves its screenshot: tmp_path, or the README's picture when asked to refresh it."""
     if os.environ.get(REFRESH_ENV) == "1":
         SCREENSHOT.parent.mkdir(exist_ok=True)
-        return SCREENSHOT
+        return SCREENSHOT.parent / name
     return Path(tmp_path) / name
 
 

@@ -173,7 +173,7 @@ def render_markdown(d: dict, with_chart: bool = True, lang: str = "id") -> str:
               f"{esc(f['excerpt'])} ({esc(f['url'])})" for f in d["serious_flags"]] or [f"- {w('none')}"]
     lines += ["", f"## {w('sellers')}", "", w("sellers_new_active", new=len(d["actors"]["new"]), active=len(d["actors"]["active"])), ""]
     for actor in d["actors"]["new"] + d["actors"]["active"]:
-        ids = ", ".join(f"{i['kind']} {i['masked']}" for i in actor["identifiers"])
+        ids = ", ".join(f"{label(i['kind'], lang)} {i['masked']}" for i in actor["identifiers"])
         lines.append(f"- {actor['id']}: {esc(w('seller_posts', n=actor['posts'], sources=', '.join(actor['sources'])))} ({esc(ids)})")
     lines += ["", f"## {w('sources_failed')}", ""]
     lines += [f"- {esc(r['source'])}: {w(r['status'])} — {esc(r['reason'] or '')}" for r in d["sources_failed"]] or [f"- {w('none')}"]
@@ -198,7 +198,7 @@ def render_html(d: dict, lang: str = "id") -> str:
                       f"{e(f['author'])}: {e(f['excerpt'])} <small>{e(f['url'])}</small></li>" for f in d["serious_flags"]) \
         or f"<li>{w('none')}</li>"
     actors = "".join(f"<li>{e(a['id'])}: {w('seller_posts', n=a['posts'], sources=', '.join(a['sources']))} "
-                     f"({e(', '.join(i['kind'] + ' ' + i['masked'] for i in a['identifiers']))})</li>"
+                     f"({e(', '.join(label(i['kind'], lang) + ' ' + i['masked'] for i in a['identifiers']))})</li>"
                      for a in d["actors"]["new"] + d["actors"]["active"]) or f"<li>{w('none')}</li>"
     failed = "".join(f"<li>{e(r['source'])}: {w(r['status'])} — {e(r['reason'] or '')}</li>" for r in d["sources_failed"]) \
         or f"<li>{w('none')}</li>"

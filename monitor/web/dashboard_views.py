@@ -10,7 +10,7 @@ from flask import Response, abort, g, render_template
 from ..report.charts import stacked_bars_svg
 from ..report.dashboard import CHARTS, chart_csv, chart_numbers, dashboard
 from .i18n import translate
-from .views import team_zone
+from .views import reader_lang, team_zone
 
 CACHE_SECONDS = 30
 """How long the page's numbers serve its chart images (which the browser asks for right after the page)."""
@@ -44,11 +44,26 @@ def chart(db, name: str) -> dict:
     return data["charts"][name] if data is not None else chart_numbers(db, name, team_zone())
 
 
+CODED = {"flags_30d": ("series",), "decisions_by_week": ("series",), "takedown_funnel": ("series", "labels")}
+"""The charts whose series or labels are codes (categories, statuses); the others' are sources and days."""
+
+
+def in_words(name: str, data: dict, lang: str) -> dict:
+    """A chart's numbers as a person reads them: categories and statuses named in `lang`, not as codes.
+    The CSV download keeps the codes (it is data for scripts and spreadsheets)."""
+    coded = CODED.get(name, ())
+    series = {translate(k, lang): v for k, v in data["series"].items()} if "series" in coded else data["series"]
+    labels = [translate(label, lang) for label in data["labels"]] if "labels" in coded else data["labels"]
+    return {**data, "series": series, "labels": labels}
+
+
 def register(app) -> None:
     @app.route("/dashboard")
     def dashboard_page():
         data = numbers(g.db)
-        return render_template("dashboard.html", data=data, charts=CHARTS)
+        lang = reader_lang()
+        shown = {name: in_words(name, data["charts"][name], lang) for name in CHARTS}
+        return render_template("dashboard.html", data=data, charts=CHARTS, shown=shown, zone=team_zone().key)
 
     @app.route("/dashboard/chart/<name>.<ext>")
     def dashboard_chart(name, ext):
@@ -59,8 +74,9 @@ def register(app) -> None:
             response = Response(chart_csv(data), mimetype="text/csv")
             response.headers["Content-Disposition"] = f'attachment; filename="{name}.csv"'
             return response
-        lang = (g.user or {}).get("lang") or "id"
-        response = Response(stacked_bars_svg(data, translate(f"chart_{name}", lang), ""), mimetype="image/svg+xml")
+        lang = reader_lang()
+        response = Response(stacked_bars_svg(in_words(name, data, lang), translate(f"chart_{name}", lang), ""),
+                            mimetype="image/svg+xml")
         response.headers["Cache-Control"] = "no-store"
         response.headers["X-Chart-CSP"] = "1"  # app.security_headers: an image with no script may style itself
         return response
