@@ -516,16 +516,16 @@ def _longest_per_label(found: list[tuple[Rule, int, int]]) -> list[tuple[Rule, i
     return kept
 
 
-def _words(matches) -> list[str]:
+def _words(matches, prices: bool = False) -> list[str]:
     """Matched words as a reviewer reads them: no trailing spaces or punctuation, each once (any case).
 
-    A price is listed once however it is written ("Rp150rb", "Rp 150.000"): words that read as the
-    same amount count as one."""
+    With `prices`, a price is listed once however it is written ("Rp150rb", "Rp 150.000"): words that
+    read as the same amount count as one."""
     seen, out = set(), []
     for text in sorted(m.text for m in matches):
         word = " ".join(text.split()).strip(" ,.;:/-|")
-        prices = find_prices(word) or (find_prices("rp " + word) if word[:1].isdigit() else [])
-        key = prices[0][2] if len(prices) == 1 else word.casefold()
+        amounts = (find_prices(word) or (find_prices("rp " + word) if word[:1].isdigit() else [])) if prices else []
+        key = amounts[0][2] if len(amounts) == 1 else word.casefold()
         if word and key not in seen:
             seen.add(key)
             out.append(word)
@@ -545,7 +545,7 @@ def _reason_parts(ev: dict, matches: list[Match], live: list[Match], context: li
     if ev["fields"]:
         parts.append({"kind": "fields", "n": ev["fields"]})
     for label in ("PRICE", "CONTACT", "VOLUME", "TERMS"):
-        words = _words(m for m in live if m.label == label)
+        words = _words((m for m in live if m.label == label), prices=label == "PRICE")
         if words:
             parts.append({"kind": "words", "label": label, "words": words})
     if ev["valid_ids"]:

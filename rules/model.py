@@ -89,6 +89,8 @@ SHOWN_CHARS = 40
 
 
 _ADDRESS = re.compile(r"[^\W_][.@][^\W_]|@")
+_FUSED_MAIL = re.compile(r"\w+?a((?:gmail|yahoo|ymail|hotmail|outlook|live|icloud|aol|proton(?:mail)?|mail)\w*)$")
+"""An address whose `@` and dots normalisation removed: `budisantosoagmailcom`."""
 
 
 def shown(term: str) -> str:
@@ -102,6 +104,7 @@ def shown(term: str) -> str:
     if _ADDRESS.search(term):
         words = term.split()
         term = " ".join("…" + re.split(r"[.@]", w)[-1] if _ADDRESS.search(w) else w for w in words)
+    term = " ".join("…" + m.group(1) if (m := _FUSED_MAIL.fullmatch(w)) else w for w in term.split())
     return term if len(term) <= SHOWN_CHARS else term[: SHOWN_CHARS - 1] + "…"
 
 

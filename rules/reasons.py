@@ -73,7 +73,7 @@ def sentence(part: dict, lang: str) -> str:
             return _model_sentence(part, says, lang)
         if kind in ("model_unavailable", "note"):
             return says[kind].format(detail=part.get("detail", ""))
-    except (KeyError, TypeError, ValueError, IndexError, AttributeError):
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError, RecursionError):
         pass
     return str(part.get("detail", "")) if isinstance(part, dict) else str(part)
 
@@ -101,8 +101,9 @@ def sentences(parts, lang: str, stored: list[str] | None = None) -> list[str]:
 
         try:
             parts = json.loads(parts)
-        except ValueError:
+        except (ValueError, RecursionError):  # a damaged row shows its stored sentences, never an error page
             parts = None
     if not isinstance(parts, list) or not parts:
         return list(stored or [])
-    return [s for s in (sentence(p, lang) for p in parts) if s]
+    said = [sentence(p, lang) for p in parts]
+    return [s for s in said if s] or list(stored or [])

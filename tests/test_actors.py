@@ -7,7 +7,7 @@ import pytest
 from webfixtures import PASSWORD, Client, launch_browser, login, screenshot_path, served
 
 from monitor.ingest import ingest_post
-from monitor.report.actors import group_actors
+from monitor.report.actors import group_actors, rebuild_members
 from monitor.store import Database
 from monitor.store.keys import secret_key
 from monitor.web.accounts import add_user
@@ -233,3 +233,27 @@ def test_a_seller_is_last_seen_when_any_of_its_posts_is_seen_again(tmp_path):
         (row,) = db.actor_page(10, 0)
         assert row["last_seen"] == db.db.execute("SELECT last_seen FROM posts").fetchone()[0] > "2000"
         assert db.seller_changes() == []
+
+
+def test_a_purge_takes_its_posts_out_of_the_sellers(tmp_path):
+    """`monitor purge` removes a dismissed post that linked two sellers: they part, and the sellers' pages count
+    only what is left (the summaries are regrouped, not left from before)."""
+    from conftest import run_monitor
+
+    db_path = str(tmp_path / "m.db")
+    posts = [("forum", "Jual data KTP 5rb per nomor, WA 081234567890"),
+             ("tg", "Ready selfie KTP, WA 0812-3456-7890 atau telegram @toko_ktp_demo"),  # the bridge
+             ("tg2", "Stok NIK + KK valid, order via telegram @toko_ktp_demo")]
+    with Database(db_path) as db:
+        ids = [ingest_post(db, Detector(), {"source": s, "post_id": str(i), "url": f"https://x.example/{i}", "text": t},
+                           secret_key(db_path)).post_id for i, (s, t) in enumerate(posts)]
+        rebuild_members(db)
+        assert [r["posts"] for r in db.actor_page(10, 0)] == [3]
+        db.db.execute("UPDATE flags SET status = 'dismissed' WHERE post_id = ?", [ids[1]])
+        db.db.execute("UPDATE posts SET last_seen = '2000-01-01T00:00:00+00:00' WHERE id = ?", [ids[1]])
+    result = run_monitor("purge", "--older-than", "365", "--yes", "--db", db_path, cwd=tmp_path, env={"MONITOR_CONFIG": ""})
+    assert result.returncode == 0 and "removed 1 posts" in result.stdout, result.stderr
+    with Database(db_path) as db:
+        listed = db.actor_page(10, 0)
+        assert sorted((r["posts"], tuple(r["sources"])) for r in listed) == [(1, ("forum",)), (1, ("tg2",))]
+        assert all(db.actor_detail(r["id"])["posts"] == r["posts"] for r in listed)

@@ -118,6 +118,18 @@ def test_bad_alert_rules_are_refused_with_the_field(tmp_path, rules, problem):
     assert result.returncode == 1 and problem in result.stderr, result.stderr
 
 
+def test_every_seller_id_the_grouping_gives_can_be_named_in_a_rule():
+    from monitor.report.actors import _new_id
+    from monitor.report.alerts import parse_alerts
+
+    fingerprint = "0123456789abcdef" * 4
+    held: set[str] = set()
+    for _ in range(4):  # the short id, a longer one, the longest, then a numbered one
+        held.add(_new_id(fingerprint, held.__contains__))
+    rules = parse_alerts({"rules": [{"actors": sorted(held), "notify": ["X"]}]}).rules
+    assert set(rules[0].actors) == held and len(held) == 4
+
+
 def test_an_actor_rule_alerts_on_that_seller_only(tmp_path, webhook):
     from monitor.store import Database
 

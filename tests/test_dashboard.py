@@ -124,3 +124,23 @@ def test_dashboard_in_a_browser_with_charts_tables_and_csv(generated, browser, t
         assert rows[0] == ["label", "posts"] and rows[1] == ["confirmed", "2"]
         assert client.get("/dashboard/chart/nope.svg").status_code == 404
         assert Client(url).get("/dashboard").status_code in (302, 401), "the dashboard needs a login"
+
+
+def test_days_follow_the_zone_through_summer_time(tmp_path):
+    """A zone whose offset changed within the charts' days: each run and decision falls on its own local day
+    (Amsterdam left summer time on 25 October 2026; "now" is in winter time)."""
+    from zoneinfo import ZoneInfo
+
+    with Database(tmp_path / "m.db") as db:
+        db.db.execute("INSERT INTO crawl_runs (source, kind, started_at, status, posts_new, errors) "
+                      "VALUES ('forum', 'forum', '2026-10-20T22:30:00+00:00', 'failed', 7, '{}')")  # 00:30 on Wed 21 Oct, CEST
+        add_user(db, "rina", "reviewer", PASSWORD)
+        post = ingest_post(db, Detector(), {"source": "forum", "post_id": "1", "url": "https://f.example/1",
+                                            "text": "Jual data NIK + KK valid, 5rb per nomor, telegram @seller_demo"}, secret_key(tmp_path / "m.db"))
+        decide(db, db.flag_of_post(post.post_id)["id"], "confirm", db.user("rina"))
+        db.db.execute("UPDATE review_events SET at = '2026-10-18T22:30:00+00:00'")  # 00:30 on Mon 19 Oct, CEST
+        data = dashboard(db, ZoneInfo("Europe/Amsterdam"), dt.datetime(2026, 11, 10, 12, 0, tzinfo=dt.timezone.utc))
+    health = data["charts"]["crawl_health"]
+    assert [health["labels"][i] for i, v in enumerate(health["series"]["forum"]) if v] == ["2026-10-21"]
+    weeks = data["charts"]["decisions_by_week"]
+    assert [weeks["labels"][i] for i, v in enumerate(weeks["series"]["confirmed"]) if v] == ["2026-10-19"]

@@ -47,6 +47,29 @@ def test_reasons_are_said_in_the_readers_language(site):
     assert "sale intent: Jual" in post and "data on offer: e-KTP selfie" in post and "niat menjual" not in post
 
 
+@pytest.mark.parametrize("damaged", ['[{"kind": "valid_ids", "n": Infinity}]', '[{"kind": "fields", "n": 1e400}]',
+                                     "[" * 5000 + "]" * 5000, '{"kind": "words"}', "not json", '[{"kind": "model"}]'])
+def test_damaged_reason_parts_never_break_a_page_or_a_list(tmp_path, damaged):
+    from monitor.takedown.batches import export_row
+    from monitor.takedown.registry import load_registry
+
+    db_path = str(tmp_path / "m.db")
+    with Database(db_path) as db:
+        add_user(db, "rina", "reviewer", PASSWORD)
+        stored = ingest_post(db, Detector(), {"source": "tg", "kind": "telegram", "post_id": "1", "url": "https://t.me/x/1",
+                                              "text": "Jual foto selfie e-KTP 15rb/foto, telegram @x_demo"}, secret_key(db_path))
+        db.db.execute("UPDATE flags SET reason_parts = ?", [damaged])
+        row = {**db.flag_of_post(stored.post_id), **db.post(stored.post_id)}
+    platform = next(p for p in load_registry().platforms if p.id == "telegram")
+    assert export_row(row, platform)["reasons"].startswith("sale intent: ")  # the stored sentences stand in
+    with served(db_path) as url:
+        client = Client(url)
+        client.login("rina")
+        for page in (f"/posts/{stored.post_id}", "/queue?from=2000-01-01"):
+            response = client.get(page)
+            assert response.status_code == 200 and "sale intent: Jual" in response.text, page
+
+
 def test_flags_stored_before_reasons_were_data_show_their_sentences(tmp_path):
     db_path = str(tmp_path / "m.db")
     with Database(db_path) as db:

@@ -111,9 +111,24 @@ def test_flags_json_and_csv_carry_the_offset_and_keep_their_columns(stored):
 
 def test_flags_since_takes_a_time_copied_from_the_output(stored):
     db_path, tmp = stored
-    for since, found in ((JAKARTA_ISO, 1), ("2026-12-06T12:11:00+07:00", 0), ("2026-12-06T05:09:00Z", 1)):
+    for since, found in ((JAKARTA_ISO, 1), ("2026-12-06T12:11:00+07:00", 0), ("2026-12-06T05:09:00Z", 1),
+                         # without an offset: the team's clock, however the time is written
+                         ("2026-12-06 12:10", 1), ("2026-12-06T12:10", 1), ("2026-12-06 12:11", 0), ("2026-12-06T12:11:00", 0),
+                         ("2026-12-06", 1), ("2026-12-07", 0)):
         rows = json.loads(monitor(tmp, "flags", "--db", db_path, "--format", "json", "--since", since))
         assert len(rows) == found, since
+    rescored = monitor(tmp, "rescore", "--db", db_path, "--since", "2026-12-06T12:10:00+07:00")
+    assert "1 posts" in rescored, rescored  # the post last seen after that instant (05:10 UTC) is read again
+
+
+def test_a_misconfigured_source_does_not_stop_commands_that_only_show_times(stored):
+    db_path, tmp = stored
+    (tmp / "data").mkdir()
+    (tmp / "data" / "sources.toml").write_text('[scheduler]\ntimezone = "Asia/Makassar"\n[sources.x]\nkind = "nosuchkind"\n')
+    assert MAKASSAR_LABEL in monitor(tmp, "runs", "--db", db_path)  # the zone is read; the bad source is not its business
+    (tmp / "data" / "sources.toml").write_text('[scheduler\ntimezone = "Asia/Makassar"\n')
+    result = run_monitor("runs", "--db", db_path, cwd=tmp, env=NO_CONFIG)
+    assert result.returncode == 0 and JAKARTA_LABEL in result.stdout and "times are shown in Asia/Jakarta" in result.stderr
 
 
 def test_runs_review_and_users_tables_show_the_label(stored):

@@ -54,10 +54,28 @@ def optional_config(config_file):
 
 
 def zone_of(config_file):
-    """The team's time zone: `[scheduler] timezone` of the configuration, or Asia/Jakarta without one."""
-    from ..timefmt import team_zone
+    """The team's time zone: `[scheduler] timezone` of the configuration, or Asia/Jakarta without one.
 
-    return team_zone(optional_config(config_file))
+    Only that setting is read: a command that shows times must not fail because a source elsewhere in
+    the file is misconfigured (`monitor sources` reports that). A file that cannot be read as TOML or
+    a zone that does not exist is said on standard error, and Asia/Jakarta is used."""
+    import tomllib
+
+    from ..config import config_path
+    from ..timefmt import team_zone, timezone_of
+
+    path = Path(config_path(config_file))
+    if not path.is_file():
+        if config_file is not None:
+            raise click.ClickException(f"{path}: configuration file not found")
+        return team_zone(None)
+    try:
+        scheduler = tomllib.loads(path.read_text(encoding="utf-8")).get("scheduler") or {}
+        name = scheduler.get("timezone") if isinstance(scheduler, dict) else None
+        return timezone_of(name) if name else team_zone(None)
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, ValueError, TypeError) as exc:
+        click.echo(f"{path}: the time zone could not be read ({exc}); times are shown in Asia/Jakarta", err=True)
+        return team_zone(None)
 
 
 def open_db(path: str, must_exist: bool = False) -> Database:
@@ -108,12 +126,14 @@ def check_date(value: str) -> None:
         raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD or ISO time)", param_hint="--since") from None
 
 
-def utc_since(value: str) -> str:
+def utc_since(value: str, zone) -> str:
     """A --since value as stored times are written (UTC, to the second), so the comparison is by time, not by
-    text: a time copied from JSON output ("2026-12-06T12:10:00+07:00") means that instant."""
+    text: a time with an offset ("2026-12-06T12:10:00+07:00", as JSON output prints) means that instant; a
+    date or a time without one is the team's (`zone`): "2026-12-06" is midnight in Jakarta."""
     import datetime as dt
 
-    parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    check_date(value)
+    parsed = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     if parsed.tzinfo is None:
-        return parsed.isoformat(timespec="seconds") if "T" in value else value  # a bare date or a naive time: as given
+        parsed = parsed.replace(tzinfo=zone)
     return parsed.astimezone(dt.timezone.utc).isoformat(timespec="seconds")

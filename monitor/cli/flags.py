@@ -7,7 +7,7 @@ import json
 import click
 
 from ..store.review_queries import FLAG_STATUSES, QUEUE_SORTS
-from .app import check_date, cli, db_option, open_db, utc_since, zone_config_option, zone_of
+from .app import cli, db_option, open_db, utc_since, zone_config_option, zone_of
 from .output import format_option, render, snippet
 
 FLAG_COLUMNS = ["id", "status", "severity", "score", "categories", "source", "author", "posted_at", "created_at", "url", "text"]
@@ -56,7 +56,7 @@ def _is_iso_time(value) -> bool:
 
 @cli.command()
 @db_option
-@click.option("--since", metavar="DATE", help="Only flags raised on or after DATE (YYYY-MM-DD or ISO time; without an offset, UTC).")
+@click.option("--since", metavar="DATE", help="Only flags raised on or after DATE (YYYY-MM-DD or ISO time; without an offset, in the team's zone).")
 @click.option("--status", type=click.Choice(FLAG_STATUSES), help="Only flags with this status.")
 @click.option("--limit", type=click.IntRange(min=1), help="At most this many flags.")
 @click.option("--sort", type=click.Choice(QUEUE_SORTS), default="severity", show_default=True,
@@ -76,10 +76,9 @@ def flags(db_path, since, status, limit, sort, uncertain, config_file, fmt):
         monitor flags --since 2026-11-01 --status new --format json
         monitor flags --status new --sort uncertain --uncertain --limit 20
     """
-    if since:
-        check_date(since)
-        since = utc_since(since)
     zone = zone_of(config_file)
+    if since:
+        since = utc_since(since, zone)
     with open_db(db_path, must_exist=True) as db:
         found = db.list_flags(since=since, status=status, limit=limit, sort=sort, uncertain=uncertain)
     rows = [flag_row(f, short=fmt == "table") for f in found]

@@ -10,13 +10,13 @@ import click
 from ..store.common import write_private
 from ..store.review_queries import FLAG_STATUSES
 from ..escaping import json_safe, terminal_safe
-from .app import check_date, cli, config_option, db_option, open_db, optional_config, utc_since, zone_config_option, zone_of
+from .app import cli, config_option, db_option, open_db, optional_config, utc_since, zone_config_option, zone_of
 
 
 @cli.command("export")
 @click.argument("fmt", metavar="misp|stix", type=click.Choice(["misp", "stix"]))
 @click.option("--since", metavar="DATE", help="Only flags raised on or after DATE (YYYY-MM-DD or ISO time; "
-              "without an offset, UTC).")
+              "without an offset, in the team's zone).")
 @click.option("--status", type=click.Choice(FLAG_STATUSES), default="confirmed", show_default=True,
               help="Only flags with this status.")
 @click.option("--out", "out_file", required=True, type=click.Path(dir_okay=False, writable=True), metavar="FILE",
@@ -42,11 +42,11 @@ def export_cmd(fmt, since, status, out_file, config_file, db_path):
     """
     from ..report.cti import export
 
+    zone = zone_of(config_file)
     if since:
-        check_date(since)
-        since = utc_since(since)
+        since = utc_since(since, zone)
     with open_db(db_path, must_exist=True) as db:
-        text, posts, identifiers = export(db, fmt, status, since, zone=zone_of(config_file))
+        text, posts, identifiers = export(db, fmt, status, since, zone=zone)
     path = Path(out_file)
     path.parent.mkdir(parents=True, exist_ok=True)
     write_private(path, text.encode("utf-8"))

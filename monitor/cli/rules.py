@@ -8,7 +8,7 @@ import sys
 
 import click
 
-from .app import check_date, cli, db_option, open_db
+from .app import cli, db_option, open_db, utc_since, zone_config_option, zone_of
 from .output import format_option, render
 
 
@@ -159,8 +159,10 @@ def _print_cv(result: dict, as_json: bool) -> None:
 
 @cli.command()
 @db_option
-@click.option("--since", metavar="DATE", help="Only posts seen on or after DATE (YYYY-MM-DD or ISO time, UTC).")
-def rescore(db_path, since):
+@click.option("--since", metavar="DATE", help="Only posts seen on or after DATE (YYYY-MM-DD or ISO time; without an offset, "
+                                               "in the team's zone, [scheduler] timezone).")
+@zone_config_option
+def rescore(db_path, since, config_file):
     """Re-analyse stored posts with the current rules and model and record which flags appeared or disappeared.
 
     Run it after changing rules or the model (`monitor model use`, `monitor train`). Review decisions on flags are kept; a flag
@@ -171,7 +173,7 @@ def rescore(db_path, since):
         monitor rescore --since 2026-11-01 --db data/monitor.db
     """
     if since:
-        check_date(since)
+        since = utc_since(since, zone_of(config_file))
     from ..rescore import rescore_posts
 
     with open_db(db_path) as db:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .app import check_date, cli, config_option, db_option, open_db, utc_since, zone_config_option, zone_of
+from .app import cli, config_option, db_option, open_db, utc_since, zone_config_option, zone_of
 from .output import format_option, render
 
 
@@ -21,7 +21,7 @@ def _registry(path):
 
 
 @cli.group(invoke_without_command=True)
-@click.option("--since", metavar="DATE", help="Only flags raised on or after DATE (YYYY-MM-DD or ISO time; without an offset, UTC).")
+@click.option("--since", metavar="DATE", help="Only flags raised on or after DATE (YYYY-MM-DD or ISO time; without an offset, in the team's zone).")
 @click.option("--platform", metavar="P", help="Only this platform (an id of the registry: telegram, meta, x, kominfo, ...).")
 @click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "json", "md", "html"]), default="csv", show_default=True)
 @click.option("--out", "out_dir", default="data/takedown", show_default=True, type=click.Path(file_okay=False), help="Folder for the batches.")
@@ -51,11 +51,10 @@ def takedown(ctx, since, platform, fmt, out_dir, as_user, platforms_file, config
         return
     from ..takedown.batches import TakedownError, create_batches
 
-    if since:
-        check_date(since)
-        since = utc_since(since)
-    registry = _registry(platforms_file)
     zone = zone_of(config_file)
+    if since:
+        since = utc_since(since, zone)
+    registry = _registry(platforms_file)
     with open_db(db_path) as db:
         try:
             written = create_batches(db, registry, as_user, Path(out_dir), fmt, since, platform, zone=zone)
@@ -153,6 +152,9 @@ def purge(older_than, yes, config_file, db_path):
             click.echo("dry run: nothing removed (add --yes)")
             return
         db.purge(found["posts"], found["evidence"])
+        from ..report.actors import rebuild_members
+
+        rebuild_members(db)  # the sellers' pages and counts without the removed posts
         for sha in found["evidence"]:
             (db.evidence_dir / sha[:2] / f"{sha}.gz").unlink(missing_ok=True)
         db.audit("cli", "purge", f"older-than:{older_than}", None, {"posts": len(found["posts"]), "evidence": len(found["evidence"])})

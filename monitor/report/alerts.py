@@ -23,6 +23,8 @@ SEVERITIES = ("low", "medium", "high", "critical")
 EXCERPT = 280
 MAX_LISTED = 50
 """Flags listed in one message; the rest are counted."""
+ACTOR_ID = r"A-(?:[0-9a-f]{10}(?:-[1-9][0-9]*)?|[0-9a-f]{16}|[0-9a-f]{32})"
+"""A seller's id as monitor.report.actors gives it (see `_new_id`)."""
 RULE_KEYS = {"name", "severity", "categories", "sources", "actors", "notify"}
 
 
@@ -91,7 +93,7 @@ def parse_alerts(table) -> Alerts:
         rules.append(AlertRule(name=str(rule.get("name") or f"rule {i + 1}"), notify=notify, severity=severity,
                                categories=categories,
                                sources=_names(rule.get("sources", []), f"{path}.sources"),
-                               actors=_names(rule.get("actors", []), f"{path}.actors", r"A-[0-9a-f]{10}")))
+                               actors=_names(rule.get("actors", []), f"{path}.actors", ACTOR_ID)))
     return Alerts(rules=tuple(rules), link_base=link_base.rstrip("/"), language=table.get("language", "id"))
 
 

@@ -46,12 +46,15 @@ class Numbers:
         now = (now or dt.datetime.now(dt.timezone.utc)).astimezone(zone)
         self.db = db
         self.today = now.date()
-        self.offset = int(now.utcoffset().total_seconds() // 60)
+        self.zone = zone
         self.days90 = _days(self.today, 90)
-        utc = lambda day: dt.datetime.combine(day, dt.time(), zone).astimezone(dt.timezone.utc).isoformat(timespec="seconds")  # noqa: E731
-        self.bounds = [utc(d) for d in self.days90] + [utc(self.today + dt.timedelta(days=1))]  # each day's start, then the end
+        self.bounds = [self._utc(d) for d in self.days90] + [self._utc(self.today + dt.timedelta(days=1))]  # each day's start, then the end
         self.start, self.end = self.bounds[0], self.bounds[-1]
         self.labels30 = [d.isoformat() for d in self.days90[-30:]]
+
+    def _utc(self, day: dt.date) -> str:
+        """The start of a local day, as stored times are written (UTC ISO)."""
+        return dt.datetime.combine(day, dt.time(), self.zone).astimezone(dt.timezone.utc).isoformat(timespec="seconds")
 
     def _flags_by(self, column: str, days: int = 90) -> dict[str, list[int]]:
         """{value of `column`: active flags per day over the last `days` days}."""
@@ -83,7 +86,8 @@ class Numbers:
 
     @cached_property
     def runs(self) -> list[tuple]:
-        return self.db.run_groups(self.start, self.end, self.offset)
+        """(local day, source, status, runs, posts new) over the 90 days."""
+        return [(self.days90[i].isoformat(), *rest) for i, *rest in self.db.run_groups(self.bounds)]
 
     def today_rows(self) -> list[dict]:
         def usual(series):  # the 30 days before today; a whole number when it is one
@@ -113,17 +117,17 @@ class Numbers:
         top = sorted(by_source, key=lambda s: (-sum(by_source[s]), s))
         sources = {s: by_source[s] for s in top[:TOP_SOURCES]}
         if len(top) > TOP_SOURCES:
-            sources["other sources"] = [sum(col) for col in zip(*(by_source[s] for s in top[TOP_SOURCES:]))]
+            sources["other_sources"] = [sum(col) for col in zip(*(by_source[s] for s in top[TOP_SOURCES:]))]
         return {"labels": [d.isoformat() for d in self.days90], "series": sources}
 
     def _decisions_by_week(self) -> dict:
         today = self.today
-        weeks = sorted({(today - dt.timedelta(days=today.weekday() + 7 * k)).isoformat() for k in range(12)})
+        mondays = sorted(today - dt.timedelta(days=today.weekday() + 7 * k) for k in range(12))
+        weeks = [m.isoformat() for m in mondays]
         decided = {"confirmed": _zero(weeks), "dismissed": _zero(weeks)}
-        week_index = {w: i for i, w in enumerate(weeks)}
-        for week, status, count in self.db.decision_weeks(self.start, self.end, self.offset):
-            if week in week_index:
-                decided["dismissed" if status == "dismissed" else "confirmed"][week_index[week]] += count
+        bounds = [self._utc(m) for m in mondays] + [self._utc(mondays[-1] + dt.timedelta(days=7))]
+        for i, status, count in self.db.decision_groups(bounds):
+            decided["dismissed" if status == "dismissed" else "confirmed"][i] += count
         return {"labels": weeks, "series": decided}
 
     def _takedown_funnel(self) -> dict:

@@ -77,23 +77,32 @@ class ReportQueries:
         return [(i, value, count) for i, (start, end) in enumerate(zip(bounds, bounds[1:]))
                 for value, count in self.db.execute(sql, [start, end]).fetchall()]
 
-    def run_groups(self, start: str, end: str, offset_minutes: int) -> list[tuple]:
-        """(local day, source, status, runs, posts new) of crawl runs started in [start, end)."""
-        return self.db.execute(
-            "SELECT date(started_at, ? || ' minutes') AS day, source, status, count(*), coalesce(sum(posts_new), 0) "
-            "FROM crawl_runs WHERE started_at >= ? AND started_at < ? GROUP BY day, source, status",
-            [f"{offset_minutes:+d}", start, end]).fetchall()
+    @staticmethod
+    def _periods(bounds: list[str]) -> tuple[str, list[str]]:
+        """A CTE `periods(i, lo, hi)` of the local days or weeks [bounds[i], bounds[i + 1]) (UTC ISO) and its
+        parameters: a zone's offset can change inside 90 days (summer time), so no one offset will do."""
+        rows = ", ".join("(?, ?, ?)" for _ in bounds[1:])
+        params = [v for i, (lo, hi) in enumerate(zip(bounds, bounds[1:])) for v in (i, lo, hi)]
+        return f"WITH periods(i, lo, hi) AS (VALUES {rows})", params
 
-    def decision_weeks(self, start: str, end: str, offset_minutes: int) -> list[tuple]:
-        """(local week's Monday, decision, count) of confirm / escalate / dismiss decisions made in [start, end).
+    def run_groups(self, bounds: list[str]) -> list[tuple]:
+        """(period, source, status, runs, posts new) of crawl runs, period `i` being [bounds[i], bounds[i + 1])."""
+        cte, params = self._periods(bounds)
+        return self.db.execute(
+            f"{cte} SELECT p.i, r.source, r.status, count(*), coalesce(sum(r.posts_new), 0) "
+            "FROM periods p JOIN crawl_runs r ON r.started_at >= p.lo AND r.started_at < p.hi GROUP BY p.i, r.source, r.status",
+            params).fetchall()
+
+    def decision_groups(self, bounds: list[str]) -> list[tuple]:
+        """(period, decision, count) of confirm / escalate / dismiss decisions, period `i` being [bounds[i], bounds[i + 1]).
 
         Read from the review events, which keep when each decision was made; a flag's own
         `updated_at` moves on later edits, rescoring and takedowns.
         """
+        cte, params = self._periods(bounds)
         return self.db.execute(
-            "SELECT date(at, ? || ' minutes', '-6 days', 'weekday 1') AS week, after_status, count(*) FROM review_events "
-            "WHERE action IN ('confirm', 'escalate', 'dismiss') AND at >= ? AND at < ? GROUP BY week, after_status",
-            [f"{offset_minutes:+d}", start, end]).fetchall()
+            f"{cte} SELECT p.i, e.after_status, count(*) FROM periods p JOIN review_events e ON e.at >= p.lo AND e.at < p.hi "
+            "WHERE e.action IN ('confirm', 'escalate', 'dismiss') GROUP BY p.i, e.after_status", params).fetchall()
 
     def flags_reaching(self, statuses: tuple[str, ...]) -> int:
         """Active flags whose status is one of `statuses` (all time: the takedown funnel's first stage)."""

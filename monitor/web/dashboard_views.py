@@ -52,7 +52,7 @@ def in_words(name: str, data: dict, lang: str) -> dict:
     """A chart's numbers as a person reads them: categories and statuses named in `lang`, not as codes.
     The CSV download keeps the codes (it is data for scripts and spreadsheets)."""
     coded = CODED.get(name, ())
-    series = {translate(k, lang): v for k, v in data["series"].items()} if "series" in coded else data["series"]
+    series = {translate(k, lang) if "series" in coded or k == "other_sources" else k: v for k, v in data["series"].items()}
     labels = [translate(label, lang) for label in data["labels"]] if "labels" in coded else data["labels"]
     return {**data, "series": series, "labels": labels}
 

@@ -110,6 +110,8 @@ STRINGS = {
     "numbers_below": ("angkanya ada di tabel di bawah", "the numbers are in the table below"),
     "platform": ("Platform", "Platform"),
     "invalid": ("tidak valid", "invalid"),
+    "other_sources": ("sumber lain", "other sources"),
+    "last_fetched": ("terakhir diambil", "last fetched"),
     "takedowns_by_platform": ("Permintaan takedown per platform", "Takedown requests by platform"),
     "median_days_to_removal": ("median hari sampai dihapus", "median days to removal"),
     "failed_runs_30d": ("Crawl gagal, 30 hari terakhir", "Failed crawls, last 30 days"),
