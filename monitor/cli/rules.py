@@ -36,8 +36,10 @@ def _detector(rules_dir: str | None = None, db_path: str | None = None, warn: bo
 @click.option("--listing", is_flag=True, help="Read TEXT as a listing title (a marketplace or trading board).")
 @click.option("--reasons-in", "reasons_lang", type=click.Choice(["id", "en"]), default="en", show_default=True,
               help="The language of the reasons (\"why:\"): id = Bahasa Indonesia, en = English.")
+@click.option("--image", "image_file", type=click.Path(exists=True, dir_okay=False),
+              help="Analyse this image instead of a text: the ID document it shows, a face, the numbers on it (masked).")
 @db_option
-def explain(text, as_json, lang, listing, reasons_lang, db_path):
+def explain(text, as_json, lang, listing, reasons_lang, image_file, db_path):
     """Analyse TEXT (or standard input with '-' or no argument) and explain the decision.
 
     Matched words are marked, identity numbers masked; every rule that
@@ -46,11 +48,20 @@ def explain(text, as_json, lang, listing, reasons_lang, db_path):
     The model is the current one of the database's data folder (`monitor
     model list`); env MONITOR_MODEL=none uses the rules alone.
 
+    With --image FILE it reads a photo instead: the document it shows (KTP,
+    KK, NPWP, passport, SIM or none), a face, whether someone holds the card
+    (a selfie with ID), the numbers read with their validity and the text
+    read, all masked. A file that is not a safe image exits 1 with its reason.
+
     \b
     Example:
         monitor explain "Jual foto selfie e-KTP, 15rb/foto, minat japri"
         echo "Data 279 juta penduduk diduga dijual" | monitor explain - --json
+        monitor explain --image sample.jpg --json
     """
+    if image_file:
+        _explain_image(image_file, as_json)
+        return
     if text is None or text == "-":
         if sys.stdin.isatty():
             click.echo("reading the text from standard input; end it with Ctrl-D (or give TEXT as an argument)", err=True)
@@ -62,6 +73,38 @@ def explain(text, as_json, lang, listing, reasons_lang, db_path):
     from ..explain import describe
 
     click.echo(describe(text, analysis, color=sys.stdout.isatty(), lang=reasons_lang))
+
+
+def _explain_image(path: str, as_json: bool) -> None:
+    """Print the analysis of one image file; a refused file exits 1 with "FILE: refused: reason"."""
+    from rules.images.analysis import analyse_image
+    from rules.images.safe import MAX_BYTES, ImageRefused
+
+    with open(path, "rb") as fh:
+        data = fh.read(MAX_BYTES + 1)  # one byte more than allowed is enough to refuse it
+    try:
+        analysis = analyse_image(data)
+    except ImageRefused as exc:
+        click.echo(f"{path}: refused: {exc.reason}", err=True)
+        sys.exit(1)
+    if as_json:
+        click.echo(json.dumps(analysis.to_dict(), ensure_ascii=False, indent=2))
+        return
+    yes_no = {True: "yes", False: "no"}
+    click.echo(f"image: {path} ({analysis.width}x{analysis.height}, sha256 {analysis.sha256[:16]}…)")
+    click.echo(f"document: {analysis.document}")
+    click.echo(f"face: {yes_no[analysis.face]}")
+    click.echo(f"selfie with ID: {yes_no[analysis.selfie_with_id]}")
+    click.echo("identifiers:" + ("" if analysis.identifiers else " none"))
+    for ident in analysis.identifiers:
+        click.echo(f"  {ident['kind']:<9} {ident['masked']:<22} {'valid' if ident['valid'] else 'not valid'}")
+    click.echo("text read:" + ("" if analysis.text_read.strip() else " none"))
+    for line in analysis.text_read.splitlines():
+        if line.strip():
+            click.echo(f"  {line}")
+    click.echo("why:")
+    for reason in analysis.reasons:
+        click.echo(f"  - {reason}")
 
 
 @cli.command("eval")
