@@ -303,3 +303,72 @@ def test_explain_image_prints_a_readable_analysis_and_refuses_bad_files(tmp_path
     assert refused.returncode == 1
     assert refused.stderr.strip() == f"{bad}: refused: not_an_image"
     assert "Traceback" not in refused.stderr
+
+
+# ---------------------------------------------------------------- found by attacking it
+
+@pytest.mark.parametrize("size", [(1, 2000), (2000, 1), (3, 5000), (40, 40000), (1, 40000), (10, 10)])
+def test_slivers_are_refused_before_ocr(size):
+    """A 92-byte 1 x 2000 PNG (a forum's divider) drove OCR to 23 GB: its short side is scaled up."""
+    buf = io.BytesIO()
+    Image.new("L", size, 255).save(buf, "PNG")
+    with pytest.raises(ImageRefused) as refused:
+        analyse_image(buf.getvalue())
+    assert refused.value.reason == "bad_shape"
+
+
+def test_a_jpeg_cut_after_its_header_is_refused():
+    """libjpeg paints what is missing grey and Pillow keeps it; a whole JPEG ends its last scan with EOI."""
+    whole = small("JPEG")
+    cut = whole[: whole.rfind(b"\xff\xda") + 40]
+    with pytest.raises(ImageRefused) as refused:
+        open_image(cut)
+    assert refused.value.reason == "truncated"
+
+
+def test_a_16_bit_grey_scan_is_read_not_washed_out(fonts):
+    sample = make_sample("ktp", 0)
+    import numpy as np
+
+    grey = np.asarray(Image.open(io.BytesIO(sample.data)).convert("L")).astype(np.uint16) * 257
+    deep = Image.fromarray(grey)  # mode I;16
+    buf = io.BytesIO()
+    deep.save(buf, "PNG")
+    assert Image.open(io.BytesIO(buf.getvalue())).mode.startswith("I")
+    assert analyse_image(buf.getvalue()).document == "ktp"
+
+
+def test_blank_forms_and_field_lists_are_not_documents():
+    """Every Indonesian form has KTP's field labels; without a number of its own it is no KTP or KK."""
+    blank_ktp = ["PROVINSI", "NIK :", "Nama :", "Tempat/Tgl Lahir :", "Jenis Kelamin :", "Gol. Darah :", "Alamat :",
+                 "RT/RW :", "Kel/Desa :", "Kecamatan :", "Agama :", "Status Perkawinan :", "Pekerjaan :",
+                 "Kewarganegaraan :", "Berlaku Hingga :"]
+    assert read_document(blank_ktp).document == "none"
+    listed = ["Data yang bocor:", "• NIK", "• Nama", "• Tempat/Tgl Lahir", "• Agama", "• Status Perkawinan", "• Pekerjaan"]
+    assert read_document(listed).document == "none"
+    blank_kk = ["KARTU KELUARGA", "No.", "Nama Kepala Keluarga :", "Desa/Kelurahan :", "Kabupaten/Kota :", "Kode Pos :"]
+    assert read_document(blank_kk).document == "none"
+    filled = blank_ktp[:1] + ["NIK : 3171014508920007"] + blank_ktp[2:]
+    assert read_document(filled).document == "ktp"
+
+
+def test_the_text_read_gives_no_number_back():
+    """A NIK with one misread letter is no identifier but still the number; on a document every other digit
+    is covered too, since a KTP's birth date and sex give back the masked middle of its NIK."""
+    reading = read_document(["PROVINSI JAWA BARAT", "NIK : 3171014508920007", "Tempat/Tgl Lahir : BANDUNG, 05-08-1992",
+                             "Jenis Kelamin : PEREMPUAN", "Agama : ISLAM", "Pekerjaan : KARYAWAN", "Berlaku Hingga : SEUMUR HIDUP"])
+    assert reading.document == "ktp" and "3171********0007" in reading.masked_text
+    assert "05-08-1992" not in reading.masked_text and "##-##-####" in reading.masked_text
+    other = read_document(["Promo! hubungi 2105101A05900607 sekarang"])
+    assert "2105101A05900607" not in other.masked_text and "################" in other.masked_text
+
+
+def test_a_file_named_after_the_number_it_shows_is_masked(tmp_path, fonts):
+    sample = make_sample("ktp", 0)
+    path = tmp_path / f"NIK_{sample.truth['nik']}.jpg"
+    path.write_bytes(sample.data)
+    shown = _monitor("explain", "--image", str(path))
+    assert shown.returncode == 0 and sample.truth["nik"] not in shown.stdout + shown.stderr
+    path.write_bytes(b"GIF89a" + b"\0" * 20)
+    refused = _monitor("explain", "--image", str(path))
+    assert refused.returncode == 1 and sample.truth["nik"] not in refused.stderr and "refused" in refused.stderr

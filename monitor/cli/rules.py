@@ -77,21 +77,25 @@ def explain(text, as_json, lang, listing, reasons_lang, image_file, db_path):
 
 def _explain_image(path: str, as_json: bool) -> None:
     """Print the analysis of one image file; a refused file exits 1 with "FILE: refused: reason"."""
+    from rules import mask_text
     from rules.images.analysis import analyse_image
     from rules.images.safe import MAX_BYTES, ImageRefused
 
+    from ..escaping import terminal_safe
+
+    shown = terminal_safe(mask_text(path))  # a file may be named after the NIK it shows
     with open(path, "rb") as fh:
         data = fh.read(MAX_BYTES + 1)  # one byte more than allowed is enough to refuse it
     try:
         analysis = analyse_image(data)
     except ImageRefused as exc:
-        click.echo(f"{path}: refused: {exc.reason}", err=True)
+        click.echo(f"{shown}: refused: {exc.reason}", err=True)
         sys.exit(1)
     if as_json:
         click.echo(json.dumps(analysis.to_dict(), ensure_ascii=False, indent=2))
         return
     yes_no = {True: "yes", False: "no"}
-    click.echo(f"image: {path} ({analysis.width}x{analysis.height}, sha256 {analysis.sha256[:16]}…)")
+    click.echo(f"image: {shown} ({analysis.width}x{analysis.height}, sha256 {analysis.sha256[:16]}…)")
     click.echo(f"document: {analysis.document}")
     click.echo(f"face: {yes_no[analysis.face]}")
     click.echo(f"selfie with ID: {yes_no[analysis.selfie_with_id]}")
@@ -101,10 +105,10 @@ def _explain_image(path: str, as_json: bool) -> None:
     click.echo("text read:" + ("" if analysis.text_read.strip() else " none"))
     for line in analysis.text_read.splitlines():
         if line.strip():
-            click.echo(f"  {line}")
+            click.echo(f"  {terminal_safe(line)}")
     click.echo("why:")
     for reason in analysis.reasons:
-        click.echo(f"  - {reason}")
+        click.echo(f"  - {terminal_safe(reason)}")
 
 
 @cli.command("eval")

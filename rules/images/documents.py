@@ -164,9 +164,10 @@ def read_document(lines: list[str]) -> Reading:
     hits = {t: {lb.text: label_lines(lb, lines, compacted) for lb in labels} for t, labels in LABELS.items()}
     hits = {t: {k: v for k, v in found.items() if v} for t, found in hits.items()}
     valid = {i.kind for i in identifiers if i.valid}
+    numbered = {i.kind for i in identifiers} | ({"number"} if _LONG_NUMBER.search(re.sub(r"[ .\-]", "", text)) else set())
     mrz = any(_MRZ.search(upper(line).replace(" ", "")) for line in lines)
-    document = _decide(hits, valid, mrz)
-    masked = mask_text(text, identifiers)
+    document = _decide(hits, valid, mrz, numbered)
+    masked = hide_numbers(mask_text(text, identifiers), document != "none")
     if document == "none":
         return Reading("none", identifiers, masked, number_lines=number_lines)
     doc_lines = {i for found in hits[document].values() for i in found}
@@ -174,6 +175,34 @@ def read_document(lines: list[str]) -> Reading:
     if mrz:
         doc_lines |= {i for i, line in enumerate(lines) if _MRZ.search(upper(line).replace(" ", ""))}
     return Reading(document, identifiers, masked, sorted(hits[document]), sorted(doc_lines), number_lines)
+
+
+_LONG_NUMBER = re.compile(r"\d{14,}")
+"""A document's own number as OCR may leave it: 14 or more digits once spaces, dots and dashes are gone."""
+_MASKED = re.compile(r"[\w.+-]*\*{3,}[\w.@+-]*")
+_NUMBERISH = re.compile(r"[0-9A-Za-z][0-9A-Za-z.\-/]{8,}")
+
+
+def hide_numbers(text: str, document: bool) -> str:
+    """The text read as it may be shown, on top of the identifiers' masks: a run of ten or more characters
+    that is mostly digits is covered (a NIK with a misread letter, "2105101A05900607", is no identifier
+    but is still one); on a document every other digit too, because a KTP's birth date and sex give the
+    hidden middle of its masked NIK back."""
+
+    def cover(segment: str) -> str:
+        def run(m: re.Match) -> str:
+            chars = m.group(0)
+            digits = sum(c.isdigit() for c in chars)
+            return re.sub(r"[0-9A-Za-z]", "#", chars) if digits >= 6 and digits >= 0.5 * sum(c.isalnum() for c in chars) else chars
+
+        segment = _NUMBERISH.sub(run, segment)
+        return re.sub(r"\d", "#", segment) if document else segment
+
+    out, pos = [], 0
+    for m in _MASKED.finditer(text):  # the identifiers' own masks stay readable
+        out += [cover(text[pos : m.start()]), m.group(0)]
+        pos = m.end()
+    return "".join(out + [cover(text[pos:])])
 
 
 def _line_index(starts: list[int], offset: int) -> int:
@@ -201,8 +230,10 @@ def _kk_number(text: str, ident: Identifier) -> Identifier:
     return replace(ident, kind="kk", valid=is_valid_kk(digits))
 
 
-def _decide(hits: dict[str, dict[str, list[int]]], valid: set[str], mrz: bool) -> str:
-    """The document type from the labels found, the valid numbers and a passport's MRZ line."""
+def _decide(hits: dict[str, dict[str, list[int]]], valid: set[str], mrz: bool, numbered: set[str]) -> str:
+    """The document type from the labels found, the valid numbers and a passport's MRZ line. A KTP, KK or NPWP
+    needs a number of its own (read right or not): every Indonesian form has the field labels, a blank one
+    (a job application's biodata, a list of leaked fields, a template) has no number."""
     passport_title = any(t in hits["passport"] for t in (TITLES["passport"], *OTHER_TITLES["passport"]))
     passport_specific = sum(1 for lb in LABELS["passport"] if lb.specific and lb.text in hits["passport"])
     if (mrz and passport_specific >= 1) or (passport_title and (mrz or passport_specific >= 3)):
@@ -218,6 +249,8 @@ def _decide(hits: dict[str, dict[str, list[int]]], valid: set[str], mrz: bool) -
         if kind in valid:
             score, specific = score + weight, specific + 1
         scores[t] = score
+        if not ({kind, "number"} & numbered):
+            continue
         if (specific >= MIN_SPECIFIC and score >= MIN_SCORE) or (TITLES[t] in hits[t] and kind in valid):
             passing.append(t)
     return max(passing, key=lambda t: scores[t]) if passing else "none"

@@ -44,7 +44,7 @@ def find_faces(img: Image.Image) -> list[Box]:
     height, width = gray.shape
     scale = min(1.0, ANALYSED_SIDE / max(height, width))
     if scale < 1:
-        gray = cv2.resize(gray, (int(width * scale), int(height * scale)), interpolation=cv2.INTER_AREA)
+        gray = cv2.resize(gray, (max(1, int(width * scale)), max(1, int(height * scale))), interpolation=cv2.INTER_AREA)
     gray = cv2.equalizeHist(gray)
     smallest = int(0.08 * min(gray.shape))
     faces = []

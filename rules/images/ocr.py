@@ -56,7 +56,7 @@ def read_lines(img: Image.Image) -> list[Line]:
     scale = 1.0
     if max(img.size) > MAX_SIDE:
         scale = max(img.size) / MAX_SIDE
-        img = img.resize((round(img.width / scale), round(img.height / scale)), Image.LANCZOS)
+        img = img.resize((max(1, round(img.width / scale)), max(1, round(img.height / scale))), Image.LANCZOS)
     found, _ = engine()(np.asarray(img.convert("RGB"))[:, :, ::-1])  # it expects BGR, as cv2 reads files
     lines = []
     for quad, text, confidence in found or []:

@@ -19,13 +19,17 @@ from PIL import Image, ImageFile, ImageOps
 
 MAX_BYTES = 20_000_000
 MAX_PIXELS = 40_000_000  # about 7300 x 5500: more than any phone photo a forum serves
+MIN_SIDE = 24
+MAX_ASPECT = 12
+"""Narrower or longer images (dividers, spacers, banners) hold no document, and OCR scales their short
+side up: a 1 x 2000 PNG of 92 bytes became a 736 x 1,000,000 detector input and 23 GB."""
 PILLOW_FORMATS = {"jpeg": {"JPEG", "MPO"}, "png": {"PNG"}, "gif": {"GIF"}, "webp": {"WEBP"}}
 """The types read, and the Pillow formats each may open as (MPO is a phone camera's JPEG)."""
 
 
 class ImageRefused(ValueError):
     """The bytes were not decoded. `reason` is a short code: too_large, empty, not_an_image,
-    unsupported_type, type_mismatch, too_many_pixels, decompression_bomb, truncated, corrupt."""
+    unsupported_type, type_mismatch, too_many_pixels, bad_shape, decompression_bomb, truncated, corrupt."""
 
     def __init__(self, reason: str, detail: str = ""):
         super().__init__(reason)
@@ -75,9 +79,14 @@ def open_image(data: bytes, max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PI
         raise ImageRefused("not_an_image", kind or "unknown bytes")
     if kind not in PILLOW_FORMATS:
         raise ImageRefused("unsupported_type", kind)
+    if kind == "jpeg" and data.find(b"\xff\xd9", data.rfind(b"\xff\xda")) == -1:
+        # libjpeg fills a cut-off JPEG with grey and Pillow keeps it (a 333-byte file declaring 7000 x 5000
+        # pixels decoded to a grey picture): a whole JPEG has its end-of-image marker after its last scan.
+        raise ImageRefused("truncated", "no end-of-image marker after the last scan")
     # A process-wide Pillow switch: if anything turned it on, truncated files would decode half grey.
     ImageFile.LOAD_TRUNCATED_IMAGES = False
     with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # Pillow's notes on corrupt EXIF: the pixels are what count
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
             probe = Image.open(io.BytesIO(data))  # reads the header only
@@ -107,6 +116,8 @@ def _check_header(img: Image.Image, kind: str, max_pixels: int) -> None:
         raise ImageRefused("corrupt", f"{width}x{height}")
     if width * height > max_pixels:
         raise ImageRefused("too_many_pixels", f"{width}x{height}")
+    if min(width, height) < MIN_SIDE or max(width, height) > MAX_ASPECT * min(width, height):
+        raise ImageRefused("bad_shape", f"{width}x{height}")
 
 
 def _failure_reason(exc: Exception) -> str:
@@ -122,6 +133,12 @@ def _to_rgb(img: Image.Image) -> Image.Image:
     """RGB on white: transparent pixels would otherwise come out black and hide text from OCR."""
     if img.mode == "RGB":
         return img
+    if img.mode.startswith("I") or img.mode == "F":  # 16-bit or 32-bit grey: convert("RGB") would clip it to white
+        import numpy as np
+
+        values = np.asarray(img, dtype=np.float64)
+        top = float(values.max()) or 1.0
+        return Image.fromarray((values * (255.0 / top)).clip(0, 255).astype(np.uint8), "L").convert("RGB")
     if img.mode in ("RGBA", "LA", "P", "PA") or "transparency" in img.info:
         rgba = img.convert("RGBA")
         out = Image.new("RGB", rgba.size, (255, 255, 255))
