@@ -29,8 +29,13 @@ def test_codes_are_shown_in_the_readers_language(site):
     assert "selfie e-KTP" in queue and ">baru<" in queue  # category and status, Indonesian by default
     missing = client.get("/posts/999999")
     assert missing.status_code == 404 and STRINGS["not_found"][0] in missing.text
+    bad_date = client.get("/queue?from=yesterday")
+    assert bad_date.status_code == 400 and STRINGS["error_400"][0] in bad_date.text and "YYYY-MM-DD" in bad_date.text
+    wrong_method = client.post("/dashboard", {"csrf_token": client.csrf()})
+    assert wrong_method.status_code == 405 and STRINGS["error_405"][0] in wrong_method.text
     client.post("/lang", {"lang": "en", "csrf_token": client.csrf()})
     assert STRINGS["not_found"][1] in client.get("/posts/999999").text
+    assert STRINGS["error_400"][1] in client.get("/queue?from=yesterday").text
     assert "e-KTP selfie" in client.get("/queue?from=2000-01-01").text
 
 

@@ -347,3 +347,16 @@ def register(app) -> None:
         if wants_json():
             return jsonify({"error": "not found"}), 404
         return render_template("error.html", message="not_found"), 404
+
+    @app.errorhandler(400)
+    @app.errorhandler(405)
+    @app.errorhandler(413)
+    @app.errorhandler(500)
+    def other_error(exc):
+        """Every other error page in the reader's language too; a 400's own reason (a bad date, a missing
+        CSRF token) is kept beside it."""
+        code = getattr(exc, "code", None) or 500
+        if wants_json():
+            return jsonify({"error": getattr(exc, "description", None) or "error"}), code
+        detail = exc.description if code == 400 and isinstance(getattr(exc, "description", None), str) else None
+        return render_template("error.html", message=f"error_{code}", detail=detail), code
