@@ -10,6 +10,7 @@ Flags stored before reasons were data have only those English sentences, shown a
 from __future__ import annotations
 
 import functools
+import json
 import tomllib
 from importlib import resources
 
@@ -52,8 +53,7 @@ def number(value: float, lang: str) -> str:
 def sentence(part: dict, lang: str) -> str:
     """One reason in `lang`. A part this version does not know is shown by its detail, never an error."""
     lang = lang if lang in LANGS else "en"
-    i = 0 if lang == "id" else 1
-    says = {code: pair[i] for code, pair in catalogue()["sentences"].items()}
+    says = _sentences_in(lang)
     try:
         kind = part["kind"]
         if kind == "words":
@@ -78,6 +78,13 @@ def sentence(part: dict, lang: str) -> str:
     return str(part.get("detail", "")) if isinstance(part, dict) else str(part)
 
 
+@functools.cache
+def _sentences_in(lang: str) -> dict[str, str]:
+    """The catalogue's sentence templates in one language (every analysis says its reasons in English)."""
+    i = 0 if lang == "id" else 1
+    return {code: pair[i] for code, pair in catalogue()["sentences"].items()}
+
+
 def _model_sentence(part: dict, says: dict, lang: str) -> str:
     def term(t: dict) -> str:
         return word("signals", t["feature"], lang) if t.get("kind") == "signal" else f"'{t['feature']}'"
@@ -97,8 +104,6 @@ def _model_sentence(part: dict, says: dict, lang: str) -> str:
 def sentences(parts, lang: str, stored: list[str] | None = None) -> list[str]:
     """The reasons in `lang`: from `parts` when a flag has them, else the `stored` English sentences."""
     if isinstance(parts, str):
-        import json
-
         try:
             parts = json.loads(parts)
         except (ValueError, RecursionError):  # a damaged row shows its stored sentences, never an error page

@@ -41,3 +41,11 @@ def detector():
     from rules import Detector
 
     return Detector()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium under Playwright, one per test module (see webfixtures.launch_browser)."""
+    from webfixtures import launch_browser
+
+    yield from launch_browser()

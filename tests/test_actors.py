@@ -4,7 +4,7 @@ import json
 import sqlite3
 
 import pytest
-from webfixtures import PASSWORD, Client, launch_browser, login, screenshot_path, served
+from webfixtures import PASSWORD, Client, login, screenshot_path, served
 
 from monitor.ingest import ingest_post
 from monitor.report.actors import group_actors, rebuild_members
@@ -51,11 +51,6 @@ def test_a_seller_of_10000_posts_is_grouped_in_one_pass():
              "first_seen": "2026-12-01T00:00:00+00:00", "last_seen": "2026-12-02T00:00:00+00:00"} for i in range(10_000)]
     (actor,) = group_actors(rows)
     assert len(actor.posts) == 10_000 and actor.as_dict()["posts"] == 10_000
-
-
-@pytest.fixture(scope="module")
-def browser():
-    yield from launch_browser()
 
 
 def test_actor_pages_and_naming_in_a_browser(linked, browser, tmp_path):

@@ -7,7 +7,7 @@ import json
 import sqlite3
 
 import pytest
-from webfixtures import PASSWORD, Client, launch_browser, login, screenshot_path, served
+from webfixtures import PASSWORD, Client, login, screenshot_path, served
 
 from monitor.ingest import ingest_post
 from monitor.report.charts import stacked_bars_svg
@@ -87,11 +87,6 @@ def test_each_chart_alone_reads_the_numbers_the_page_shows(generated):
     assert svg.count("<path") < 60, "a series is one path of bars, not one element per bar"
     for source in data["charts"]["flags_90d_by_source"]["series"]:
         assert f">{source}<" in svg  # the legend names every series, as text
-
-
-@pytest.fixture(scope="module")
-def browser():
-    yield from launch_browser()
 
 
 def test_dashboard_in_a_browser_with_charts_tables_and_csv(generated, browser, tmp_path):

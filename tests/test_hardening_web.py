@@ -21,7 +21,7 @@ from urllib.parse import parse_qs, urlsplit
 import lxml.html
 import pytest
 from conftest import run_monitor
-from webfixtures import PASSWORD, Client, launch_browser, login, served
+from webfixtures import PASSWORD, Client, login, served
 
 from monitor.ingest import ingest_post
 from monitor.store import Database
@@ -111,11 +111,6 @@ def accounts_site(tmp_path_factory):
             add_user(db, name, role, PASSWORD)
     with served(db_path, threads=8) as url:
         yield url, db_path
-
-
-@pytest.fixture(scope="module")
-def browser():
-    yield from launch_browser()
 
 
 # ---------------------------------------------------------------- item 1

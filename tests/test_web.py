@@ -7,7 +7,7 @@ import urllib.request
 
 import pytest
 from conftest import run_monitor
-from webfixtures import PASSWORD, launch_browser, login, screenshot_path, served
+from webfixtures import PASSWORD, login, screenshot_path, served
 
 from monitor.web.accounts import add_user
 from monitor.store import Database
@@ -36,11 +36,6 @@ def site(tmp_path_factory):
             add_user(db, name, role, PASSWORD)
     with served(db_path) as url:
         yield url, db_path
-
-
-@pytest.fixture(scope="module")
-def browser():
-    yield from launch_browser()
 
 
 def statuses(db_path):

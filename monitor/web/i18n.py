@@ -1,6 +1,6 @@
 """The review page's words in Bahasa Indonesia and English; each user picks one."""
 
-from ..labels import LABELS
+from ..labels import LABELS, REPORT_WORDS
 
 LANGS = ("id", "en")
 
@@ -117,13 +117,13 @@ STRINGS = {
     "other_sources": ("sumber lain", "other sources"),
     "last_fetched": ("terakhir diambil", "last fetched"),
     "takedowns_by_platform": ("Permintaan takedown per platform", "Takedown requests by platform"),
-    "median_days_to_removal": ("median hari sampai dihapus", "median days to removal"),
     "failed_runs_30d": ("Crawl gagal, 30 hari terakhir", "Failed crawls, last 30 days"),
     "failed_runs": ("gagal atau menurun", "failed or degraded"),
     "no_evidence": ("Belum ada tangkapan halaman untuk pos ini.", "No page capture for this post yet."),
 }
 
 STRINGS.update(LABELS)  # severities, categories and statuses: shared with letters and reports
+STRINGS["median_days_to_removal"] = REPORT_WORDS["median_days_to_removal"]  # the page's takedown table, as the digest's
 
 
 def translate(key: str, lang: str) -> str:
