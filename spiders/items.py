@@ -43,3 +43,25 @@ class ThreadComplete(scrapy.Item):
     thread_url = scrapy.Field()
     marker = scrapy.Field()  # what the board listing showed for the thread (replies, last post)
     post_keys = scrapy.Field()  # post id, else URL, of every post read
+
+
+class ImageCapture(scrapy.Item):
+    """The bytes of one image a post showed, as fetched (never decoded here: `monitor` checks them)."""
+
+    source = scrapy.Field()
+    url = scrapy.Field()  # the URL the post gave
+    final_url = scrapy.Field()  # where the bytes came from after redirects on the same host
+    status = scrapy.Field()
+    headers = scrapy.Field()  # kept response headers; the Content-Type is a claim, not the type
+    body = scrapy.Field()
+    sha256 = scrapy.Field()
+    fetched_at = scrapy.Field()
+
+
+class ImageFailed(scrapy.Item):
+    """An image that could not be fetched, and why (a short code: http_404, too_large, offsite_refused, timeout, ...)."""
+
+    source = scrapy.Field()
+    url = scrapy.Field()
+    reason = scrapy.Field()
+    detail = scrapy.Field()

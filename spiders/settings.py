@@ -5,7 +5,7 @@ the command line, so `scrapy crawl` from the repository root just prints items.
 """
 
 BOT_NAME = "datasale_monitor"
-SPIDER_MODULES = ["spiders.forum", "spiders.telegram", "spiders.mastodon", "spiders.discourse"]
+SPIDER_MODULES = ["spiders.forum", "spiders.telegram", "spiders.mastodon", "spiders.discourse", "spiders.images"]
 NEWSPIDER_MODULE = "spiders"
 
 USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
