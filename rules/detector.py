@@ -301,13 +301,16 @@ class Detector:
         return [(s, e) for s, e in bounds if e > s]
 
     def analyze(self, text: str, *, lang: str | None = None, source_kind: str | None = None,
-                is_listing: bool = False) -> Analysis:
+                is_listing: bool = False, images: list[dict] | None = None) -> Analysis:
         """Return the Analysis of `text`. Never raises on odd input; long text is cut at MAX_CHARS.
 
         `lang` ("id"/"en") skips language guessing; `source_kind` is accepted for
         callers that know where the text came from; `is_listing` says the text is a
         listing title on a marketplace or trading board, where a title that names
-        goods is the offer itself.
+        goods is the offer itself. `images` are the analyses of the post's photos
+        (`rules.images.analyse_image(...).to_dict()`): an identity document in them
+        is data on offer, and with a caption that offers it ("sampel", a price, a
+        contact) the post is a sale.
         """
         if not isinstance(text, str):
             text = str(text or "")
@@ -367,7 +370,7 @@ class Detector:
         if self.model is not None:
             signals = signals_of(matches, identifiers, is_listing)
             learned = (*self.model.scored(norm.text, signals), signals)
-        return self._decide(matches, identifiers, context, lang, truncated, words, learned)
+        return self._decide(matches, identifiers, context, lang, truncated, words, learned, photos_of(images))
 
     def check_examples(self) -> list[str]:
         """Run every rule's examples; return one line per example that does not behave."""
@@ -413,7 +416,7 @@ class Detector:
             "density": round(sum(1 for m in matches if m.label in ("DATA", "FIELD")) / max(words, 5), 3),
         }
 
-    def _decide(self, matches, identifiers, context, lang, truncated, words, learned=None) -> Analysis:
+    def _decide(self, matches, identifiers, context, lang, truncated, words, learned=None, photos=None) -> Analysis:
         ev = self.evidence(matches, identifiers, context, words)
         w = self.weights
         raw = (
@@ -440,6 +443,13 @@ class Detector:
             is_sale = (probability >= self.model.threshold and not vetoed) or (rules_sale and probability >= RULES_SUPPORT)
             if is_sale or self.explain_all:
                 terms = self.model.terms(parts, signals)
+        live = [m for m in matches if m.neutralised_by is None]
+        # Photos name the data on offer and add valid numbers, but the text decides whether it is
+        # offered: a photo alone, or with a question or a news report, is not a sale.
+        photo_sale = photos is not None and not is_sale and photos.offered(ev, live)
+        is_sale = is_sale or photo_sale
+        if photos is not None and is_sale:
+            photos.add_to(ev)
         data_by_cat = ev["data_by_category"]
         categories: list[str] = []
         if is_sale:
@@ -447,8 +457,11 @@ class Detector:
             categories = sorted(c for c, weight in data_by_cat.items() if weight >= 1.0 or weight == top)
             if not categories:  # a listing of fields, or an offer the model recognised with no document named
                 categories = ["database_dump"] if ev["fields"] >= 3 else ["other_pii"]
-        live = [m for m in matches if m.neutralised_by is None]
         why = _reason_parts(ev, matches, live, context, truncated, self._context_of)
+        if photos is not None:
+            why.extend(photos.parts)
+            if photo_sale:
+                why.append({"kind": "photo_sale"})
         if learned is not None:
             why.append({"kind": "model", "version": self.model_version or "", "probability": score,
                           "terms": [{"feature": shown(t.feature) if t.kind == "words" else t.feature, "kind": t.kind,
@@ -484,6 +497,63 @@ class Detector:
         if {"ektp_selfie", "id_documents", "database_dump"} & set(categories):
             return "high"
         return "medium"
+
+
+PHOTO_NUMBERS = ("nik", "kk", "npwp")
+"""Numbers read from a photo that count as valid identity numbers (as in text)."""
+
+OFFER_LABELS = ("SALE_INTENT", "PRICE", "CONTACT", "TERMS")
+"""Words that, beside a photo of an identity document, offer it: "sampel", "harga 50rb", "WA 0812..."."""
+
+
+@dataclass
+class Photos:
+    """What a post's photos add to its evidence: identity documents, selfies with ID, valid numbers read."""
+
+    documents: int = 0
+    selfies: int = 0
+    valid_numbers: int = 0
+    parts: list[dict] = field(default_factory=list)
+
+    def offered(self, ev: dict, live: list[Match]) -> bool:
+        """A photo of an identity document with a caption that offers it (a sample, a price, a contact,
+        a sale word), in a post that is not a report, a warning, a question or lawful commerce."""
+        if not self.documents or ev["reported"] or ev["question"] or ev["benign"]:
+            return False
+        return any(m.label in OFFER_LABELS for m in live)
+
+    def add_to(self, ev: dict) -> None:
+        """The photos' documents as data on offer and their valid numbers as valid ids, in a sale's evidence."""
+        data = ev["data_by_category"]
+        if self.selfies:
+            data["ektp_selfie"] = data.get("ektp_selfie", 0.0) + self.selfies
+        if self.documents > self.selfies:
+            data["id_documents"] = data.get("id_documents", 0.0) + self.documents - self.selfies
+        ev["valid_ids"] += self.valid_numbers
+
+
+def photos_of(images) -> Photos | None:
+    """The photos' evidence from their analyses (dicts; anything malformed is skipped), or None without any."""
+    if not images:
+        return None
+    photos, numbers = Photos(), set()
+    for image in images[:100]:
+        if not isinstance(image, dict):
+            continue
+        document = str(image.get("document") or "none")
+        found = [(str(i.get("kind")), str(i.get("masked")), bool(i.get("valid"))) for i in image.get("identifiers") or []
+                 if isinstance(i, dict) and i.get("kind") in PHOTO_NUMBERS]
+        numbers.update((kind, masked) for kind, masked, valid in found if valid)
+        if document == "none" and not any(valid for _, _, valid in found):
+            continue
+        if document != "none":
+            photos.documents += 1
+            photos.selfies += bool(image.get("selfie_with_id"))
+        photos.parts.append({"kind": "photo", "document": document, "face": bool(image.get("face")),
+                             "selfie": bool(image.get("selfie_with_id")),
+                             "numbers": [[kind, valid] for kind, valid in dict.fromkeys((k, v) for k, _, v in found)]})
+    photos.valid_numbers = len(numbers)
+    return photos
 
 
 def _overlaps(identifiers: list[Identifier], start: int, end: int) -> bool:

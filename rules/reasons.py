@@ -25,7 +25,7 @@ def catalogue() -> dict[str, dict[str, tuple[str, str]]]:
 
 
 def word(section: str, code: str, lang: str) -> str:
-    """The name of `code` in `section` ("labels", "categories", "context", "signals"); unknown codes as they are."""
+    """The name of `code` in `section` ("labels", "categories", "context", "signals", "documents"); unknown codes as they are."""
     pair = catalogue().get(section, {}).get(code)
     if pair is None:
         return str(code)
@@ -71,6 +71,10 @@ def sentence(part: dict, lang: str) -> str:
             return says["reported"].format(what=what)
         if kind == "model":
             return _model_sentence(part, says, lang)
+        if kind == "photo":
+            return _photo_sentence(part, says, lang)
+        if kind == "photo_sale":
+            return says["photo_sale"]
         if kind in ("model_unavailable", "note"):
             return says[kind].format(detail=part.get("detail", ""))
     except (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError, RecursionError):
@@ -83,6 +87,17 @@ def _sentences_in(lang: str) -> dict[str, str]:
     """The catalogue's sentence templates in one language (every analysis says its reasons in English)."""
     i = 0 if lang == "id" else 1
     return {code: pair[i] for code, pair in catalogue()["sentences"].items()}
+
+
+def _photo_sentence(part: dict, says: dict, lang: str) -> str:
+    """"photo: KTP, NIK valid, held by a person (selfie with ID)"."""
+    what = [word("documents", part["document"], lang)]
+    what += [says["photo_valid" if valid else "photo_invalid"].format(kind=str(kind).upper()) for kind, valid in part.get("numbers", [])]
+    if part.get("selfie"):
+        what.append(says["photo_selfie"])
+    elif part.get("face"):
+        what.append(says["photo_face"])
+    return says["photo"].format(what=", ".join(what))
 
 
 def _model_sentence(part: dict, says: dict, lang: str) -> str:

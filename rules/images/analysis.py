@@ -9,6 +9,7 @@ number, so it can be stored, logged and shown; `id_regions` says where to black 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 from .documents import read_document
@@ -41,8 +42,11 @@ class ImageAnalysis:
         return asdict(self)
 
 
-def analyse_image(data: bytes) -> ImageAnalysis:
-    """Analyse untrusted image bytes; raises ImageRefused (with a reason code) for anything unsafe."""
+def analyse_image(data: bytes, fingerprint: Callable[[str, str], str] | None = None) -> ImageAnalysis:
+    """Analyse untrusted image bytes; raises ImageRefused (with a reason code) for anything unsafe.
+
+    With `fingerprint(kind, digits)` (the store's keyed hash), each valid NIK, KK or NPWP read also
+    carries its fingerprint, so a number seen in a photo links posts like one in text."""
     img = open_image(data)
     lines = read_lines(img)
     reading = read_document([line.text for line in lines])
@@ -50,7 +54,12 @@ def analyse_image(data: bytes) -> ImageAnalysis:
     card = _bounding_box([lines[i].box for i in reading.document_lines])
     holders = holder_faces(faces, card) if reading.document != "none" else []
     selfie = bool(holders)
-    identifiers = [{"kind": i.kind, "masked": i.masked, "valid": i.valid} for i in reading.identifiers]
+    identifiers = []
+    for ident, digits in zip(reading.identifiers, reading.digits or [""] * len(reading.identifiers)):
+        found = {"kind": ident.kind, "masked": ident.masked, "valid": ident.valid}
+        if fingerprint is not None and ident.valid and ident.kind in SHOWN_KINDS and digits:
+            found["fingerprint"] = fingerprint(ident.kind, digits)
+        identifiers.append(found)
     return ImageAnalysis(
         document=reading.document,
         face=bool(faces),

@@ -82,6 +82,7 @@ class Reading:
     labels: list[str] = field(default_factory=list)  # the field labels of `document` that were found
     document_lines: list[int] = field(default_factory=list)  # lines with a label or number of the document
     number_lines: list[int] = field(default_factory=list)  # lines holding an identity number
+    digits: list[str] = field(default_factory=list)  # each identifier's digits as read (never shown: for fingerprints)
 
 
 def upper(text: str) -> str:
@@ -168,13 +169,14 @@ def read_document(lines: list[str]) -> Reading:
     mrz = any(_MRZ.search(upper(line).replace(" ", "")) for line in lines)
     document = _decide(hits, valid, mrz, numbered)
     masked = hide_numbers(mask_text(text, identifiers), document != "none")
+    digits = [re.sub(r"\D", "", text[i.start:i.end]) for i in identifiers]
     if document == "none":
-        return Reading("none", identifiers, masked, number_lines=number_lines)
+        return Reading("none", identifiers, masked, number_lines=number_lines, digits=digits)
     doc_lines = {i for found in hits[document].values() for i in found}
     doc_lines |= {line_of[id(i)] for i in identifiers if i.kind in NUMBER_KINDS}
     if mrz:
         doc_lines |= {i for i, line in enumerate(lines) if _MRZ.search(upper(line).replace(" ", ""))}
-    return Reading(document, identifiers, masked, sorted(hits[document]), sorted(doc_lines), number_lines)
+    return Reading(document, identifiers, masked, sorted(hits[document]), sorted(doc_lines), number_lines, digits)
 
 
 _LONG_NUMBER = re.compile(r"\d{14,}")
