@@ -136,6 +136,19 @@ def _listing(value) -> str | None:
     return "must be true/false or a list of board names, e.g. [\"Marketplace\", \"Jual Beli\"]"
 
 
+def _flag(value) -> str | None:
+    return None if isinstance(value, bool) else "must be true or false"
+
+
+def _origins(value) -> str | None:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        return "must be a list of URLs such as [\"https://i.imgur.com\"]"
+    for v in value:
+        if _url(v):
+            return f"{v!r}: must be an http:// or https:// URL with a host"
+    return None
+
+
 def _engine(value) -> str | None:
     if not isinstance(value, str):
         return "must be a string"
@@ -189,6 +202,9 @@ COMMON = {
     "retries": _whole(0),
     "max_response_mb": _positive,
     "listing": _listing,  # true, or board names: thread titles there are listing titles (a marketplace)
+    "images": _flag,  # fetch and read the images of flagged posts and posts that speak of photos (default true)
+    "images_per_run": _whole(0),  # images fetched per run at most (default 50); the rest wait for the next run
+    "image_hosts": _origins,  # other origins the source's images may come from (its own always may)
 }
 KINDS = {
     "forum": ({"engine": _engine, "selectors": _selectors, "login": _login,

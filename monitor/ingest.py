@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 
 from rules import Detector
+from rules.images.mentions import mentions_images
 
 from .store import Database, content_hash, post_key
 from .store.keys import fingerprint
@@ -80,11 +81,11 @@ def analysis_input(item: dict) -> tuple[str, dict, int]:
     return text, options, 0
 
 
-def analyse(detector, item: dict):
+def analyse(detector, item: dict, images: list[dict] | None = None):
     """(analysis, the text its spans index) of a stored or incoming post: the post's own text, or
-    the title when a listing with no body was read by its title."""
+    the title when a listing with no body was read by its title; `images`: its photos' analyses."""
     text, options, offset = analysis_input(item)
-    analysis = detector.analyze(text, **options)
+    analysis = detector.analyze(text, **options, images=images) if images else detector.analyze(text, **options)
     if offset:
         return analysis.after(offset), item.get("text") or ""
     return analysis, text
@@ -99,11 +100,40 @@ def ingest_post(db: Database, detector: Detector, item: dict, key: bytes | None 
         stored = db.upsert_post(item)
         if stored.outcome == "unchanged":
             return IngestResult(stored.id, stored.outcome, None)
-        analysis, spans_text = analyse(detector, item)
+        images = db.image_findings(stored.id) if stored.outcome == "updated" else []
+        analysis, spans_text = analyse(detector, item, images)
         flag = db.save_flag(stored.id, analysis.to_dict())
         if key is not None:
-            db.save_identifiers(stored.id, identifier_fingerprints(spans_text, analysis.identifiers, key))
+            db.save_identifiers(stored.id, identifier_fingerprints(spans_text, analysis.identifiers, key) + photo_fingerprints(images))
+        if item.get("images"):
+            wanted = analysis.label == "sale" or mentions_images(item.get("text") or "", item.get("thread_title") or "")
+            db.queue_post_images(stored.id, item["images"], wanted)
     return IngestResult(stored.id, stored.outcome, flag)
+
+
+def photo_fingerprints(images: list[dict]) -> list[tuple[str, str, str, bool]]:
+    """(kind, fingerprint, masked, False) of the valid numbers read from a post's photos: they link
+    posts like numbers in text, and are never the poster's contact."""
+    out = []
+    for image in images or []:
+        for ident in image.get("identifiers") or []:
+            if isinstance(ident, dict) and ident.get("fingerprint") and ident.get("valid"):
+                out.append((str(ident["kind"]), str(ident["fingerprint"]), str(ident.get("masked") or ""), False))
+    return out
+
+
+def reanalyse_post(db: Database, detector: Detector, post_id: int, key: bytes | None = None) -> str | None:
+    """Analyse a stored post again with its photos' findings (after its images were read); returns the
+    flag's change (new, updated, retired or None). Call inside a write transaction."""
+    item = db.post(post_id)
+    if item is None:
+        return None
+    images = db.image_findings(post_id)
+    analysis, spans_text = analyse(detector, item, images)
+    flag = db.save_flag(post_id, analysis.to_dict())
+    if key is not None:
+        db.save_identifiers(post_id, identifier_fingerprints(spans_text, analysis.identifiers, key) + photo_fingerprints(images))
+    return flag
 
 
 class PreparedDetector:
@@ -124,6 +154,8 @@ class PreparedDetector:
         self.ready[(text, tuple(sorted(options.items())))] = self.detector.analyze(text, **options)
 
     def analyze(self, text: str, **options):
+        if options.get("images"):  # a post whose photos were read: rare (an edited post), made on the spot
+            return self.detector.analyze(text, **options)
         analysis = self.ready.get((text, tuple(sorted(options.items()))))
         return analysis if analysis is not None else self.detector.analyze(text, **options)
 

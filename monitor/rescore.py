@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import json
+
 from rules import Detector
 
 from .ingest import analyse
 from .store import Database
 
 BATCH = 500  # posts per transaction
+
+
+def _urls(images: str) -> list[str]:
+    try:
+        urls = json.loads(images)
+    except ValueError:
+        return []
+    return [u for u in urls if isinstance(u, str)] if isinstance(urls, list) else []
 
 
 def rescore_posts(db: Database, detector: Detector, since: str | None = None, progress=None) -> dict:
@@ -19,13 +29,17 @@ def rescore_posts(db: Database, detector: Detector, since: str | None = None, pr
     run_id = db.start_rescore(since)
     total = db.count_posts_since(since)
     counts = {"posts": 0, "appeared": 0, "disappeared": 0, "changed": 0}
+    with_photos = db.posts_with_photos()
     db.begin()
-    for post_id, text, kind, title, is_listing, opens_thread in db.posts_for_rescore(since):
+    for post_id, text, kind, title, is_listing, opens_thread, images in db.posts_for_rescore(since):
         before = db.flag_state(post_id)
         was_active = bool(before and before["active"])
         analysis, _ = analyse(detector, {"text": text, "kind": kind, "thread_title": title, "is_listing": is_listing,
-                                      "opens_thread": opens_thread})
+                                      "opens_thread": opens_thread},
+                              db.image_findings(post_id) if post_id in with_photos else None)
         db.save_flag(post_id, analysis.to_dict())
+        if analysis.label == "sale" and images and images != "[]":  # a post that became a sale: its images are wanted now
+            db.queue_post_images(post_id, _urls(images), True)
         after = db.flag_state(post_id)
         is_active = bool(after and after["active"])
         change = None

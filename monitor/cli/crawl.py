@@ -49,7 +49,9 @@ def crawl_sources(sources: list[Source], db_path: str, time_limit: float, log_da
         if live:
             click.echo("\r" + " " * 79 + "\r", nl=False, err=True)
         line = (f"  {source.name}: {run['status']} in {run['duration_s']}s, {run['pages']} pages, "
-                f"{run['posts_new']} new / {run['posts_updated']} updated / {run['posts_unchanged']} unchanged posts")
+                f"{run['posts_new']} new / {run['posts_updated']} updated / {run['posts_unchanged']} unchanged posts"
+                + (f", {run['images_fetched'] or 0} images fetched ({run['images_analysed'] or 0} new read, "
+                   f"{run['images_failed'] or 0} failed)" if run.get("images_fetched") or run.get("images_failed") else ""))
         click.echo(line, err=True)
         if run["status"] != "ok":
             log = f" (log: {run['log']})" if run.get("log") else ""
@@ -78,6 +80,7 @@ def print_summary(runs: list[dict], db: Database) -> None:
     click.echo(f"  posts new     : {sum(r['posts_new'] for r in runs)}")
     click.echo(f"  posts updated : {sum(r['posts_updated'] for r in runs)}")
     click.echo(f"  posts unchanged: {sum(r['posts_unchanged'] for r in runs)}")
+    click.echo(f"  images read   : {sum(r.get('images_analysed') or 0 for r in runs)}")
     counts = db.flag_counts_by_category(sources)
     click.echo(f"  flagged posts : {len(db.list_flags(sources=sources))}")
     for category, n in counts.items():
@@ -275,7 +278,7 @@ def ingest(file, source_name, db_path):
 
 
 RUN_COLUMNS = ["id", "source", "kind", "status", "started_at", "duration_s", "pages", "posts_new", "posts_updated",
-               "posts_unchanged", "posts_missing", "flags_new", "errors", "reason"]
+               "posts_unchanged", "posts_missing", "flags_new", "images_fetched", "images_analysed", "images_failed", "errors", "reason"]
 
 
 @cli.command()

@@ -9,6 +9,9 @@ Columns (JSONL keys or CSV header):
   thread_title title of the thread, group or page
   board        group, page or channel name
   images       image URLs: a JSON list, or URLs separated by spaces or ';'
+  image_files  image files collected with the post: a JSON list, or names separated by ';',
+               relative to the imported file's folder (and inside it); each is stored as
+               evidence and read (document, face, numbers) with the post
 Unknown columns are ignored. A bad row is reported with its line number;
 the others are kept.
 
@@ -32,7 +35,7 @@ from typing import Iterator
 
 from spiders.dates import in_utc
 
-COLUMNS = ("url", "text", "post_id", "author", "posted_at", "thread_title", "board", "images")
+COLUMNS = ("url", "text", "post_id", "author", "posted_at", "thread_title", "board", "images", "image_files")
 MAX_TEXT = 200_000
 """Characters of a post's text that are kept (the rest is cut off)."""
 MAX_FIELD = 1_000_000
@@ -48,6 +51,10 @@ BATCH_ROWS = 200
 """Rows analysed together (no lock held), then written in one short transaction."""
 BATCH_SECONDS = 0.5
 """Longest a write transaction of an import stays open before it commits."""
+BATCH_IMAGE_BYTES = 64 * 1024 * 1024
+"""Image files read for one batch at most (they are held until the batch is written)."""
+MAX_IMAGE_FILES = 20
+"""Image files one row may give."""
 
 
 @dataclass
@@ -97,12 +104,16 @@ def import_file(db, path: str | Path, source: str, detector, key: bytes | None) 
         if not batch:
             return
         prepare_analyses(db, prepared, batch)  # before taking the write lock
+        photos = read_photos(batch, key)  # OCR too: about a second an image, no lock held
         db.begin()
         started = time.monotonic()
-        for item in batch:
+        for n, item in enumerate(batch):
             stored = ingest_post(db, prepared, item, key)
             result.counts[stored.outcome] += 1
             result.flagged += stored.flag == "new"
+            if photos.get(n):
+                flag = store_photos(db, detector, key, stored.post_id, photos[n])
+                result.flagged += flag == "new" and stored.flag != "new"
             if time.monotonic() - started >= BATCH_SECONDS:
                 db.update_run(run_id, **counters())
                 db.commit()
@@ -113,18 +124,21 @@ def import_file(db, path: str | Path, source: str, detector, key: bytes | None) 
         prepared.clear()
 
     batch: list[dict] = []
+    image_bytes = 0
+    folder = Path(path).resolve().parent
     try:
         for line, row, error in read_rows(path):
             if error is None:
                 try:
-                    batch.append(to_item(row, source))
+                    batch.append(to_item(row, source, folder))
+                    image_bytes += sum(size for _, _, size in batch[-1]["image_files"])
                 except ValueError as exc:
                     error = str(exc)
             if error is not None:
                 result.bad.append(f"{path}:{line}: {error}")
-            if len(batch) >= BATCH_ROWS:
+            if len(batch) >= BATCH_ROWS or image_bytes >= BATCH_IMAGE_BYTES:
                 store(batch)
-                batch = []
+                batch, image_bytes = [], 0
         store(batch)
     except BaseException as exc:
         try:
@@ -247,8 +261,70 @@ def _has_surrogate(value) -> bool:
     return isinstance(value, str) and _SURROGATE.search(value) is not None
 
 
-def to_item(row: dict, source: str) -> dict:
-    """A post item from a row; raises ValueError naming the bad column."""
+def read_photos(batch: list[dict], key: bytes | None) -> dict[int, list]:
+    """Index in `batch` -> [(name, bytes, what was read)] of the rows' image files, read before the write lock."""
+    from ..images.reading import read_image
+
+    out: dict[int, list] = {}
+    for n, item in enumerate(batch):
+        for name, file, _ in item.get("image_files") or []:
+            data = file.read_bytes()[:MAX_IMAGE_BYTES + 1]
+            out.setdefault(n, []).append((name, data, read_image(data, key)))
+    return out
+
+
+def store_photos(db, detector, key: bytes | None, post_id: int, photos: list) -> str | None:
+    """Store a post's image files as evidence with what was read, and analyse the post again with them."""
+    from ..images.reading import save_read_image
+    from ..ingest import reanalyse_post
+
+    for position, (name, data, read) in enumerate(photos):
+        save_read_image(db, read, data, url=name)
+        db.store_local_image(post_id, name, 1000 + position, read.sha256)  # after the post's image URLs
+    return reanalyse_post(db, detector, post_id, key)
+
+
+MAX_IMAGE_BYTES = 20_000_000
+"""Largest image file read (as for fetched images); a larger one is a bad row."""
+
+
+def image_files(row: dict, folder: Path | None) -> list[tuple[str, Path, int]]:
+    """(shown name, path, size) of a row's `image_files`: files inside `folder` (the imported file's), each
+    a regular file of at most MAX_IMAGE_BYTES; raises ValueError naming the bad one."""
+    value = row.get("image_files") or []
+    if isinstance(value, str):
+        text = _field(row, "image_files")
+        if text.strip().startswith("["):
+            try:
+                value = json.loads(text)
+            except (ValueError, RecursionError):
+                raise ValueError("image_files: not a JSON list of file names") from None
+        else:
+            value = [v.strip() for v in text.split(";") if v.strip()]
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise ValueError("image_files: must be a list of file names")
+    if len(value) > MAX_IMAGE_FILES:
+        raise ValueError(f"image_files: {len(value)} files; at most {MAX_IMAGE_FILES} per row")
+    if value and folder is None:
+        raise ValueError("image_files: only read from a file (the names are relative to its folder)")
+    out = []
+    for name in value:
+        if _SURROGATE.search(name) or "\x00" in name:
+            raise ValueError("image_files: a name that is not text")
+        path = (folder / name).resolve()
+        if not path.is_relative_to(folder):
+            raise ValueError(f"image_files: {_short(name)!r} is outside the imported file's folder")
+        if not path.is_file():
+            raise ValueError(f"image_files: {_short(name)!r}: no such file beside the imported file")
+        size = path.stat().st_size
+        if size > MAX_IMAGE_BYTES:
+            raise ValueError(f"image_files: {_short(name)!r} is {size:,} bytes; at most {MAX_IMAGE_BYTES:,}")
+        out.append(("file:" + path.relative_to(folder).as_posix(), path, size))
+    return out
+
+
+def to_item(row: dict, source: str, folder: Path | None = None) -> dict:
+    """A post item from a row; raises ValueError naming the bad column. `folder`: where `image_files` are."""
     url = _field(row, "url").strip()
     if not url.startswith(("http://", "https://")):
         raise ValueError("url: missing or not an http(s) URL")
@@ -298,6 +374,7 @@ def to_item(row: dict, source: str) -> dict:
         "images": [i for i in images if i.startswith(("http://", "https://"))],
         "is_listing": is_listing_row(row),
         "opens_thread": is_listing_row(row),  # an imported listing is one post: its title is its own
+        "image_files": image_files(row, folder),
     }
 
 

@@ -22,6 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..config import Source
+from ..images.phase import MIN_SECONDS as MIN_IMAGE_SECONDS
+from ..images.phase import budget as image_budget
+from ..images.phase import images_command, images_enabled
 from ..report.actors import rebuild_members
 from ..report.alerts import Alerts, alert_run
 from ..store import Database
@@ -172,6 +175,7 @@ def run_source(source: Source, db_path: str | os.PathLike, *, time_limit: float 
     prune_logs(log_dir, log_days)
     log_path = log_dir / f"run-{run_id}-{source.name}.log"
     status, reason = "ok", None
+    deadline = time.monotonic() + time_limit
     with os.fdopen(open_private(log_path), "wb") as log:
         proc = subprocess.Popen(
             scrapy_command(source, db_path, run_id),
@@ -196,13 +200,60 @@ def run_source(source: Source, db_path: str | os.PathLike, *, time_limit: float 
             with Database(db_path) as db:
                 db.finish_run(run_id, "interrupted", "interrupted by the user")
             raise
+    if status == "ok":
+        with Database(db_path) as db:
+            status, reason = judge(db.run(run_id), returncode, log_path)
+    if status in ("ok", "degraded") and images_enabled(source):
+        try:
+            problem = run_image_phase(source, db_path, run_id, log_path, deadline - time.monotonic(), progress, stop, grace)
+        except KeyboardInterrupt:
+            with Database(db_path) as db:
+                db.finish_run(run_id, "interrupted", "interrupted by the user while reading images")
+            raise
+        if problem:
+            status, reason = "degraded", "; ".join(r for r in (reason, problem) if r)
     with Database(db_path) as db:
-        run = db.run(run_id)
-        if status == "ok":
-            status, reason = judge(run, returncode, log_path)
         run = db.finish_run(run_id, status, reason)
     run["log"] = str(log_path)
     return run
+
+
+def run_image_phase(source: Source, db_path: Path, run_id: int, log_path: Path, seconds: float, progress=None,
+                    stop: threading.Event | None = None, grace: float = 30.0) -> str | None:
+    """Fetch and read the source's wanted images (up to its budget) in a second subprocess, logging to
+    the run's log; returns what went wrong, or None. Images not reached stay queued for the next run."""
+    with Database(db_path) as db:
+        urls = db.images_to_fetch(source.name, image_budget(source))
+    if not urls:
+        return None
+    if seconds < MIN_IMAGE_SECONDS:
+        return f"images: the time limit left no time for {len(urls)} images; they wait for the next run"
+    folder = state_dir(db_path, source)
+    private_dir(folder)
+    urls_file = folder / f"images-{run_id}.json"
+    write_private(urls_file, json.dumps(urls).encode("utf-8"))
+    try:
+        with open(log_path, "ab") as log:
+            proc = subprocess.Popen(images_command(source, db_path, run_id, urls_file), env=crawl_env(),
+                                    stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, preexec_fn=child_setup())
+            with Database(db_path) as db:
+                db.set_lock_child(source.name, proc.pid, run_id)
+            try:
+                returncode = _wait(proc, db_path, run_id, seconds, progress, stop, grace)
+            except subprocess.TimeoutExpired:
+                _kill_group(proc)
+                return "images: the time limit was reached; the images not read wait for the next run"
+            except Stopped:
+                _kill_group(proc)
+                return "images: the scheduler stopped; the images not read wait for the next run"
+            except KeyboardInterrupt:
+                _kill_group(proc)
+                raise
+    finally:
+        urls_file.unlink(missing_ok=True)
+    if returncode != 0:
+        return f"images: the image crawl exited with code {returncode}: {last_error_line(log_path)}"
+    return None
 
 
 def _wait(proc: subprocess.Popen, db_path: Path, run_id: int, time_limit: float, progress,

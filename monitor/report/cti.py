@@ -106,6 +106,9 @@ def misp_event(rows: list[dict], title: str, ns: uuid.UUID | None = None, zone: 
         if row.get("evidence_sha"):
             event.add_attribute("sha256", row["evidence_sha"], category="External analysis", to_ids=False,
                                 comment=f"SHA-256 of the page captured at {row.get('page_url') or row['url']}")
+        for image in raw.get("photos") or []:
+            event.add_attribute("sha256", image["sha256"], category="External analysis", to_ids=False,
+                                comment=f"SHA-256 of an image the post {row['url']} showed")
         for ident in raw["identifiers"]:
             if ident["kind"] == "telegram":
                 account = MISPObject("telegram-account", standalone=False)
@@ -153,6 +156,9 @@ def stix_bundle(rows: list[dict], title: str, ns: uuid.UUID | None = None):
         if row.get("evidence_sha"):
             observed.append(stix2.Artifact(url=row.get("page_url") or row["url"], hashes={"SHA-256": row["evidence_sha"]},
                                            mime_type="text/html"))
+        for image in raw.get("photos") or []:
+            observed.append(stix2.Artifact(url=image["url"] if image["url"].startswith(("http://", "https://")) else row["url"],
+                                           hashes={"SHA-256": image["sha256"]}))
         seen = stix2.ObservedData(id=f"observed-data--{_id(ns, 'seen', row['flag_id'])}", created_by_ref=team, first_observed=first, last_observed=last, number_observed=1,
                                   object_refs=[o.id for o in observed], object_marking_refs=[stix2.TLP_AMBER])
         indicators = []
@@ -200,6 +206,9 @@ def export(db, fmt: str, status: str = "confirmed", since: str | None = None,
     from ..store.keys import fingerprint, secret_key
 
     rows = db.flags_to_share(status, since)
+    photos = db.image_hashes([r["post_row"] for r in rows])
+    for row in rows:
+        row["photos"] = [{"sha256": i["sha256"], "url": i["url"]} for i in photos.get(row["post_row"], []) if i.get("sha256")]
     ns = uuid.UUID(hex=fingerprint(secret_key(db.path), "installation", "cti-export-ids"))
     title = f"Data-sale monitor: {len(rows)} {status} posts" + (f" since {since}" if since else "")
     if fmt == "misp":

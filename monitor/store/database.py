@@ -30,6 +30,7 @@ from .common import (
     utcnow,
     write_private,
 )
+from .image_queries import ImageQueries
 from .migrations import migrations
 from .report_queries import ReportQueries
 from .review_queries import ReviewQueries
@@ -61,7 +62,7 @@ class StoredPost:
     outcome: str  # new, updated, unchanged
 
 
-class Database(ReviewQueries, TakedownQueries, ReportQueries):
+class Database(ReviewQueries, TakedownQueries, ReportQueries, ImageQueries):
     """An opened, migrated monitor database."""
 
     def __init__(self, path: str | os.PathLike):
@@ -409,8 +410,8 @@ class Database(ReviewQueries, TakedownQueries, ReportQueries):
 
     # ------------------------------------------------------------ rescoring
     def posts_for_rescore(self, since: str | None = None):
-        """(post id, text, kind, thread title, is_listing, opens_thread) of stored posts, optionally only those seen since `since`."""
-        sql = "SELECT id, text, kind, thread_title, is_listing, opens_thread FROM posts"
+        """(post id, text, kind, thread title, is_listing, opens_thread, images) of stored posts, optionally only those seen since `since`."""
+        sql = "SELECT id, text, kind, thread_title, is_listing, opens_thread, images FROM posts"
         params: list = []
         if since:
             sql += " WHERE last_seen >= ?"
@@ -453,6 +454,17 @@ class Database(ReviewQueries, TakedownQueries, ReportQueries):
         if "stats" in values and not isinstance(values["stats"], str):
             values["stats"] = json.dumps(values["stats"], default=str)
         self.db["crawl_runs"].update(run_id, values)
+
+    def add_run_counts(self, run_id: int, counts: dict[str, int], errors: dict[str, int] | None = None) -> None:
+        """Add to a run's counters and errors (several workers write one run): call inside a write transaction."""
+        row = self.db.execute(f"SELECT errors, {', '.join(counts)} FROM crawl_runs WHERE id = ?", [run_id]).fetchone()
+        if row is None:
+            return
+        merged = json.loads(row[0] or "{}")
+        for label, n in (errors or {}).items():
+            merged[label] = merged.get(label, 0) + n
+        values = {name: (old or 0) + n for (name, n), old in zip(counts.items(), row[1:])}
+        self.update_run(run_id, errors=merged, **values)
 
     def finish_run(self, run_id: int, status: str, reason: str | None = None) -> dict:
         run = self.run(run_id)

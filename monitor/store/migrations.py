@@ -329,3 +329,30 @@ def m0016_seller_summaries(db):
         END""")
     # The statuses of a seller's posts, read from the index alone.
     db.execute("CREATE INDEX idx_flags_post_status ON flags (post_id, status)")
+
+
+@migrations(name="0017_images")
+def m0017_images(db):
+    # The images posts showed. `post_images`: one row per post and image URL, in the post's order;
+    # status: queued (to be fetched: the post is flagged or its text speaks of photos), skipped (not
+    # wanted), stored (fetched; `sha256` names the bytes in the evidence store), failed (the fetch
+    # failed: `reason`; tried again in later runs up to a limit). A local file given to `monitor
+    # ingest` is stored at once.
+    db.execute("""CREATE TABLE post_images (
+        post_id INTEGER NOT NULL REFERENCES posts(id), url TEXT NOT NULL, position INTEGER NOT NULL,
+        status TEXT NOT NULL, sha256 TEXT, reason TEXT, attempts INTEGER NOT NULL DEFAULT 0, updated_at TEXT,
+        PRIMARY KEY (post_id, url)) WITHOUT ROWID""")
+    db.execute("CREATE INDEX idx_post_images_status ON post_images (status, post_id)")
+    db.execute("CREATE INDEX idx_post_images_sha ON post_images (sha256)")
+    # One row per distinct image (by SHA-256 of its bytes): what it shows (masked: no full number)
+    # or why it was refused, and the copies that may be shown, re-encoded from the pixels with
+    # no metadata: blurred with identity numbers blacked out (the default), sharp with the numbers
+    # blacked out (a reviewer's audited unblur) and a small blurred thumbnail for the queue.
+    db.execute("""CREATE TABLE images (
+        sha256 TEXT PRIMARY KEY, status TEXT NOT NULL, reason TEXT, width INTEGER, height INTEGER,
+        document TEXT, face INTEGER, selfie_with_id INTEGER, analysis TEXT, analysed_at TEXT,
+        blurred BLOB, redacted BLOB, thumb BLOB)""")
+    # A run's image phase: images fetched, analysed (new distinct images) and the image errors, in
+    # `errors` like the pages' ("image: truncated").
+    for column in ("images_fetched", "images_analysed", "images_failed"):
+        db["crawl_runs"].add_column(column, int)

@@ -109,7 +109,9 @@ class TakedownQueries:
               AND NOT EXISTS (SELECT 1 FROM posts p JOIN flags f ON f.post_id = p.id
                               WHERE f.status IN {open_cases} AND p.evidence_sha = e.sha256)
               AND NOT EXISTS (SELECT 1 FROM post_versions v JOIN flags f ON f.post_id = v.post_id
-                              WHERE f.status IN {open_cases} AND v.evidence_sha = e.sha256)""", [cutoff]).fetchall()]
+                              WHERE f.status IN {open_cases} AND v.evidence_sha = e.sha256)
+              AND NOT EXISTS (SELECT 1 FROM post_images pi JOIN flags f ON f.post_id = pi.post_id
+                              WHERE f.status IN {open_cases} AND pi.sha256 = e.sha256)""", [cutoff]).fetchall()]
         return {"posts": posts, "evidence": evidence}
 
     def purge(self, post_ids: list[int], evidence: list[str]) -> None:
@@ -120,6 +122,11 @@ class TakedownQueries:
                                   ("flags", "post_id IN (SELECT value FROM json_each(?))"),
                                   ("identifiers", "post_id IN (SELECT value FROM json_each(?))"),
                                   ("post_versions", "post_id IN (SELECT value FROM json_each(?))"),
+                                  ("post_images", "post_id IN (SELECT value FROM json_each(?))"),
                                   ("posts", "id IN (SELECT value FROM json_each(?))")):
                 self.db.execute(f"DELETE FROM {table} WHERE {column}", [ids])
             self.db.execute("DELETE FROM evidence WHERE sha256 IN (SELECT value FROM json_each(?))", [json.dumps(evidence)])
+            # An image whose bytes are gone goes with what was read of it and its copies (they show the leak too).
+            self.db.execute("DELETE FROM images WHERE sha256 IN (SELECT value FROM json_each(?))", [json.dumps(evidence)])
+            self.db.execute("UPDATE post_images SET status = 'purged', updated_at = strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now') "
+                            "WHERE sha256 IN (SELECT value FROM json_each(?))", [json.dumps(evidence)])

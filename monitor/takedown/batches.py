@@ -30,7 +30,7 @@ from .registry import DATA, Platform, Registry, TakedownError
 
 FORMATS = ("csv", "xlsx", "json", "md", "html")
 COLUMNS = ["url", "post_id", "platform", "source", "first_seen", "last_seen", "category", "severity", "reasons",
-           "evidence_sha256", "identifiers", "excerpt"]
+           "evidence_sha256", "image_sha256", "identifiers", "excerpt"]
 
 
 def export_row(row: dict, platform: Platform, zone: ZoneInfo | None = None) -> dict:
@@ -50,11 +50,12 @@ def export_row(row: dict, platform: Platform, zone: ZoneInfo | None = None) -> d
         "severity": row["severity"],
         "reasons": "; ".join(sentences(row.get("reason_parts"), platform.language, json.loads(row.get("reasons") or "[]"))),
         "evidence_sha256": row.get("evidence_sha") or "",
+        "image_sha256": "; ".join(i["sha256"] for i in row.get("photos") or [] if i.get("sha256")),
         "identifiers": ", ".join(f"{i['kind']} {i['masked']}" for i in identifiers
                                  if i.get("valid") and i["kind"] not in ("price", "volume")),
         "excerpt": " ".join((row.get("text") or "").split()),
     }
-    out = {k: xml_safe(v) for k, v in mask_value(out, keep=("first_seen", "last_seen", "evidence_sha256")).items()}
+    out = {k: xml_safe(v) for k, v in mask_value(out, keep=("first_seen", "last_seen", "evidence_sha256", "image_sha256")).items()}
     out["excerpt"] = out["excerpt"][:300]
     return out
 
@@ -135,7 +136,10 @@ def create_batches(db: Database, registry: Registry, user: str, out: Path, fmt: 
     if platform:
         registry.get(platform)
     groups: dict[str, tuple[Platform, list[dict]]] = {}
-    for row in db.confirmed_not_requested(since):
+    rows_found = db.confirmed_not_requested(since)
+    photos = db.image_hashes([r["post_id"] for r in rows_found])
+    for row in rows_found:
+        row["photos"] = photos.get(row["post_id"], [])
         p = registry.match(row["url"], row["kind"])
         if platform and p.id != platform:
             continue
@@ -161,13 +165,22 @@ def create_batches(db: Database, registry: Registry, user: str, out: Path, fmt: 
                 db.audit(user, "takedown.batch", f"batch:{batch_id}", None,
                          {"platform": pid, "posts": len(rows), "files": [str(f) for f in files]})
                 db.audit(user, "evidence.export", f"batch:{batch_id}", None,
-                         {"sha256": sorted({r["evidence_sha256"] for r in exported if r["evidence_sha256"]})})
+                         _exported_hashes(exported))
                 os.rename(tmp, folder)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         written.append({"batch": batch_id, "platform": pid, "posts": len(rows), "folder": str(folder), "files": [str(f) for f in files]})
     return written
+
+
+def _exported_hashes(exported: list[dict]) -> dict:
+    """What a batch cites, for the audit: captured pages' hashes, and the images' when the posts showed any."""
+    out = {"sha256": sorted({r["evidence_sha256"] for r in exported if r["evidence_sha256"]})}
+    images = sorted({sha for r in exported for sha in r["image_sha256"].split("; ") if sha})
+    if images:
+        out["images"] = images
+    return out
 
 
 def report(db: Database) -> list[dict]:

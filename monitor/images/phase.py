@@ -1,0 +1,61 @@
+"""What a run's image phase fetches and how: the `scrapy crawl images` command for one source.
+
+After a source's pages are crawled and its posts flagged, the runner fetches the images of the posts
+that want them (flagged, or their text speaks of photos), up to the source's `images_per_run`, in a
+second subprocess with the source's own proxy, delay and limits; images beyond the budget wait for
+the next run. The page crawl's speed is untouched: images never share its queue or its core.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from ..config import Source
+
+IMAGE_PIPELINE = {"monitor.images.pipeline.ImagePipeline": 300}
+DEFAULT_PER_RUN = 50
+MAX_IMAGE_MB = 20
+TELEGRAM_IMAGE_HOSTS = tuple(f"https://cdn{i}.{host}" for host in ("telesco.pe", "telegram-cdn.org") for i in range(1, 6))
+"""Where Telegram's public previews keep their photos and video stills."""
+DEFAULT_BASE = {"telegram": "https://t.me/"}
+"""A source's base URL when its configuration need not give one."""
+SETTINGS = {"delay": "DOWNLOAD_DELAY", "timeout": "DOWNLOAD_TIMEOUT", "concurrency": "CONCURRENT_REQUESTS_PER_DOMAIN",
+            "retries": "RETRY_TIMES"}
+MIN_SECONDS = 10
+"""An image phase with less time left than this is not started: its images wait for the next run."""
+
+
+def images_enabled(source: Source) -> bool:
+    return bool(source.options.get("images", True)) and int(source.options.get("images_per_run", DEFAULT_PER_RUN)) > 0
+
+
+def budget(source: Source) -> int:
+    return int(source.options.get("images_per_run", DEFAULT_PER_RUN))
+
+
+def image_hosts(source: Source) -> list[str]:
+    """Origins besides the source's own that its images may come from (redirects included)."""
+    hosts = list(source.options.get("image_hosts", []))
+    if source.kind == "telegram":
+        hosts += [h for h in TELEGRAM_IMAGE_HOSTS if h not in hosts]
+    return hosts
+
+
+def images_command(source: Source, db_path: Path, run_id: int, urls_file: Path, pipeline: dict = IMAGE_PIPELINE) -> list[str]:
+    """The `scrapy crawl images` command line for one source's image phase."""
+    cmd = [sys.executable, "-m", "scrapy", "crawl", "images", "-a", f"source={source.name}",
+           "-a", f"base_url={source.base_url or DEFAULT_BASE.get(source.kind, '')}", "-a", f"urls_file={urls_file}",
+           "-a", f"image_hosts={json.dumps(image_hosts(source))}",
+           "-a", f"max_image_mb={min(float(source.options.get('max_response_mb', MAX_IMAGE_MB)), MAX_IMAGE_MB):g}"]
+    if source.options.get("proxy"):
+        cmd += ["-a", f"proxy={source.options['proxy']}"]
+    settings = {"ITEM_PIPELINES": json.dumps(pipeline), "MONITOR_DB": str(db_path), "MONITOR_RUN_ID": str(run_id),
+                "LOG_LEVEL": "INFO"}
+    for key, setting in SETTINGS.items():
+        if key in source.options:
+            settings[setting] = str(source.options[key])
+    for name, value in settings.items():
+        cmd += ["-s", f"{name}={value}"]
+    return cmd
