@@ -35,6 +35,16 @@ def black_out(img: Image.Image, regions: list[list[int]]) -> Image.Image:
     return out
 
 
+def _boxes(regions) -> list[list[float]]:
+    out = []
+    for box in regions or []:
+        try:
+            out.append([float(v) for v in box[:4]])
+        except (TypeError, ValueError):
+            continue
+    return out
+
+
 def _fit(img: Image.Image, side: int) -> Image.Image:
     if max(img.size) <= side:
         return img
@@ -45,10 +55,14 @@ def _fit(img: Image.Image, side: int) -> Image.Image:
 def renders(data: bytes, id_regions: list[list[int]]) -> dict[str, bytes]:
     """{blurred, redacted, thumb}: JPEG copies with the identity-number regions blacked out; the blurred
     one and its thumbnail too blurred to read a name or recognise a face. Raises ImageRefused."""
-    img = black_out(open_image(data), id_regions)
+    original = open_image(data)
+    img = black_out(original, id_regions)
     redacted = _fit(img, REDACTED_SIDE)
     small = _fit(img, BLURRED_SIDE)
     blurred = small.filter(ImageFilter.GaussianBlur(radius=max(6.0, max(small.size) / 40)))
+    # Black again after blurring, so the number lines are solid black in the blurred copy too.
+    scale = small.width / original.width
+    blurred = black_out(blurred, [[v * scale for v in box[:4]] for box in _boxes(id_regions)])
     thumb = _fit(blurred, THUMB_SIDE).filter(ImageFilter.GaussianBlur(radius=2))
     return {"blurred": encode_clean(blurred, quality=80), "redacted": encode_clean(redacted, quality=85),
             "thumb": encode_clean(thumb, quality=75)}

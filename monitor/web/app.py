@@ -2,9 +2,11 @@
 
 Everything shown comes from hostile posts, so templates escape everything
 (Jinja autoescape), the Content-Security-Policy allows only this site's own
-scripts and styles (no inline code, no images, no outside connections),
-post images are listed as text and never loaded, and captured pages are
-shown as escaped text. Every route but /login and /static needs a session;
+scripts and styles (no inline code, images only from this site, no outside
+connections), post images are shown only as copies the monitor re-encoded
+and serves itself (blurred by default; sharp only after an audited request:
+see image_views), never loaded from where the post pointed, and captured
+pages are shown as escaped text. Every route but /login and /static needs a session;
 a session is refused once its user's `session_epoch` moved on (logout,
 new password, role change, disabled: see accounts); every form carries a
 CSRF token. Identity numbers are masked in every field a person sees
@@ -56,7 +58,7 @@ def local_time(value, zone=None) -> str:
 
 def create_app(db_path: str, secure_cookies: bool = False, zone: str = "Asia/Jakarta") -> Flask:
     """The review page on `db_path`; times are shown in `zone` (the configuration's `[scheduler] timezone`)."""
-    from . import actor_views, dashboard_views, views
+    from . import actor_views, dashboard_views, image_views, views
     from .views import masked, reader_lang, wants_json
 
     app = Flask(__name__)
@@ -114,7 +116,9 @@ def create_app(db_path: str, secure_cookies: bool = False, zone: str = "Asia/Jak
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["X-Frame-Options"] = "DENY"
         response.headers["Referrer-Policy"] = "no-referrer"
-        response.headers["Cache-Control"] = "no-store"
+        # A blurred image copy may sit in the browser's own cache (image_views); nothing else is kept.
+        private = response.headers.pop("X-Private-Cache", None)
+        response.headers["Cache-Control"] = f"private, max-age={int(private)}" if private and private.isdigit() else "no-store"
         return response
 
     @app.errorhandler(HTTPException)
@@ -136,6 +140,7 @@ def create_app(db_path: str, secure_cookies: bool = False, zone: str = "Asia/Jak
     views.register(app)
     dashboard_views.register(app)
     actor_views.register(app)
+    image_views.register(app)
     return app
 
 

@@ -24,6 +24,7 @@ from ..explain import segments as highlight_segments
 from ..store.review_queries import FLAG_STATUSES, QUEUE_SORTS, fts_query
 from .accounts import ROLES, AccountError, add_user, authenticate, end_sessions, set_disabled
 from .i18n import LANGS, translate
+from .post_images import GRANT_SECONDS, post_image_cards, thumbnails
 from .review import DISMISS_REASONS, ReviewError, decide
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
@@ -160,6 +161,15 @@ def utc_bounds(start: dt.date, end: dt.date) -> tuple[str, str]:
     return since.isoformat(timespec="seconds"), until.isoformat(timespec="seconds")
 
 
+def _listed_images(raw) -> list:
+    """The post's own list of image URLs (a JSON list; anything else counts as none)."""
+    try:
+        listed = json.loads(raw or "[]")
+    except ValueError:
+        return []
+    return listed if isinstance(listed, list) else []
+
+
 def register(app) -> None:
     @app.route("/")
     def home():
@@ -226,6 +236,7 @@ def register(app) -> None:
             item["reasons"] = sentences(item["reason_parts"], lang, json.loads(item["reasons"] or "[]"))
             item.update(url_fields(item["url"]))
             item["linked"] = g.db.linked(item["post_id"], limit=5)
+        thumbnails(g.db, items)  # small blurred copies of the posts' analysed images, one query for the page
         if not args:
             g.db.update_user(g.user["name"], last_visit=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
         next_args = {**args.to_dict(), "from": start.isoformat(), "to": end.isoformat(), "page": page + 1, "sort": sort}
@@ -274,7 +285,8 @@ def register(app) -> None:
         return render_template("post.html", post=post, flag=flag, segments=segments(post["text"] or "", matches, reveal),
                                evidence=evidence, identifiers=shown, reveal=reveal, versions=versions,
                                **url_fields(post["url"], reveal),
-                               images=json.loads(post["images"] or "[]"), linked=g.db.linked(post_id),
+                               images=post_image_cards(g.db, post_id, _listed_images(post["images"])),
+                               grant_minutes=str(GRANT_SECONDS // 60), linked=g.db.linked(post_id),
                                events=g.db.review_events(flag["id"]) if flag else [],
                                reasons=sentences(flag["reason_parts"], reader_lang(), json.loads(flag["reasons"])) if flag else [])
 
