@@ -99,6 +99,10 @@ def ingest_post(db: Database, detector: Detector, item: dict, key: bytes | None 
     with db.transaction():
         stored = db.upsert_post(item)
         if stored.outcome == "unchanged":
+            if item.get("images"):  # a photo added to a post whose words did not change
+                state = db.flag_state(stored.id)
+                db.queue_post_images(stored.id, item["images"], bool(state and state["active"]) or mentions_images(
+                    item.get("text") or "", item.get("thread_title") or ""))
             return IngestResult(stored.id, stored.outcome, None)
         images = db.image_findings(stored.id) if stored.outcome == "updated" else []
         analysis, spans_text = analyse(detector, item, images)
@@ -106,9 +110,17 @@ def ingest_post(db: Database, detector: Detector, item: dict, key: bytes | None 
         if key is not None:
             db.save_identifiers(stored.id, identifier_fingerprints(spans_text, analysis.identifiers, key) + photo_fingerprints(images))
         if item.get("images"):
-            wanted = analysis.label == "sale" or mentions_images(item.get("text") or "", item.get("thread_title") or "")
-            db.queue_post_images(stored.id, item["images"], wanted)
+            db.queue_post_images(stored.id, item["images"], wants_images(analysis, item))
     return IngestResult(stored.id, stored.outcome, flag)
+
+
+def wants_images(analysis, item: dict) -> bool:
+    """Whether a post's images are worth fetching and reading: it is a sale, its words speak of photos,
+    scans or samples, or they offer something (a sale word, a price, a sample) that a photo may show."""
+    if analysis.label == "sale" or mentions_images(item.get("text") or "", item.get("thread_title") or ""):
+        return True
+    return any(m.neutralised_by is None and (m.label in ("SALE_INTENT", "PRICE") or m.rule_id == "terms.sample")
+               for m in analysis.matches)
 
 
 def photo_fingerprints(images: list[dict]) -> list[tuple[str, str, str, bool]]:
@@ -116,7 +128,8 @@ def photo_fingerprints(images: list[dict]) -> list[tuple[str, str, str, bool]]:
     posts like numbers in text, and are never the poster's contact."""
     out = []
     for image in images or []:
-        for ident in image.get("identifiers") or []:
+        idents = image.get("identifiers") if isinstance(image, dict) else None
+        for ident in idents if isinstance(idents, list) else []:
             if isinstance(ident, dict) and ident.get("fingerprint") and ident.get("valid"):
                 out.append((str(ident["kind"]), str(ident["fingerprint"]), str(ident.get("masked") or ""), False))
     return out

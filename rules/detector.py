@@ -502,8 +502,9 @@ class Detector:
 PHOTO_NUMBERS = ("nik", "kk", "npwp")
 """Numbers read from a photo that count as valid identity numbers (as in text)."""
 
-OFFER_LABELS = ("SALE_INTENT", "PRICE", "CONTACT", "TERMS")
-"""Words that, beside a photo of an identity document, offer it: "sampel", "harga 50rb", "WA 0812..."."""
+SAMPLE_WORDS = frozenset({"sample", "samples", "sampel", "sampel gratis", "free sample", "sample gratis"})
+"""A sample offered: beside a photo of an identity document, the photo is the seller's proof. ("bukti",
+proof, is not among them: "ini bukti + KTP saya untuk COD" is a buyer's.)"""
 
 
 @dataclass
@@ -516,11 +517,15 @@ class Photos:
     parts: list[dict] = field(default_factory=list)
 
     def offered(self, ev: dict, live: list[Match]) -> bool:
-        """A photo of an identity document with a caption that offers it (a sample, a price, a contact,
-        a sale word), in a post that is not a report, a warning, a question or lawful commerce."""
+        """A photo of an identity document with a caption that offers it: a sale word, a sample, or a
+        price for data the text names; in a post that is not a report, a warning, a question or lawful
+        commerce. A contact alone is not an offer ("whoever lost this KTP, DM me"), nor a price alone
+        ("ID card printing 10rb/pcs")."""
         if not self.documents or ev["reported"] or ev["question"] or ev["benign"]:
             return False
-        return any(m.label in OFFER_LABELS for m in live)
+        return (any(m.label == "SALE_INTENT" for m in live)
+                or any(m.rule_id == "terms.sample" and " ".join(m.text.lower().split()) in SAMPLE_WORDS for m in live)
+                or (any(m.label == "PRICE" for m in live) and ev["data"] > 0))
 
     def add_to(self, ev: dict) -> None:
         """The photos' documents as data on offer and their valid numbers as valid ids, in a sale's evidence."""
@@ -541,7 +546,8 @@ def photos_of(images) -> Photos | None:
         if not isinstance(image, dict):
             continue
         document = str(image.get("document") or "none")
-        found = [(str(i.get("kind")), str(i.get("masked")), bool(i.get("valid"))) for i in image.get("identifiers") or []
+        idents = image.get("identifiers")
+        found = [(str(i.get("kind")), str(i.get("masked")), bool(i.get("valid"))) for i in (idents if isinstance(idents, list) else [])
                  if isinstance(i, dict) and i.get("kind") in PHOTO_NUMBERS]
         numbers.update((kind, masked) for kind, masked, valid in found if valid)
         if document == "none" and not any(valid for _, _, valid in found):

@@ -254,9 +254,11 @@ def parse_thread(response, preset: dict, source: str, zone: dt.tzinfo = UTC) -> 
             post_id = m.group(1) if m else None
         body = extract(node.css(t["body"]).get() or "", response.url, drop=drop, quote=t.get("quote"),
                        quote_drop=tuple(t.get("quote_drop", ())))
-        images = list(body.images)
+        drop_params = preset["urls"].get("drop_params", ())
+        images = list(dict.fromkeys(clean_url(url, drop_params) for url in body.images))  # no session id in what is fetched later
         if t.get("attachments"):
             for url in extract(node.css(t["attachments"]).get() or "", response.url).images:
+                url = clean_url(url, drop_params)
                 if url not in images:
                     images.append(url)
         raw_date, posted_at = post_date(node, t, zone, now)

@@ -57,6 +57,11 @@ class ImageCapture(scrapy.Item):
     sha256 = scrapy.Field()
     fetched_at = scrapy.Field()
 
+    def __repr__(self) -> str:
+        """Without the bytes: an item in a log line (an error, a dropped item) must not carry a photo of a KTP."""
+        shown = {k: v for k, v in dict(self).items() if k != "body"}
+        return f"ImageCapture({shown!r}, body={len(self.get('body') or b'')} bytes)"
+
 
 class ImageFailed(scrapy.Item):
     """An image that could not be fetched, and why (a short code: http_404, too_large, offsite_refused, timeout, ...)."""

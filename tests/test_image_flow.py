@@ -36,7 +36,7 @@ def detector():
 
 # ------------------------------------------------------------------ a photo in the post's analysis
 
-@pytest.mark.parametrize("caption", ["sampel", "sample nya gan", "harga 25rb", "minat WA 081234567890", "ready"])
+@pytest.mark.parametrize("caption", ["sampel", "sample nya gan", "minat WA 081234567890", "ready", "jual, harga 25rb"])
 def test_an_id_photo_with_a_caption_that_offers_it_is_a_sale(detector, caption):
     alone = detector.analyze(caption)
     assert alone.label == "not_sale"
@@ -52,6 +52,10 @@ def test_an_id_photo_with_a_caption_that_offers_it_is_a_sale(detector, caption):
     "Polisi menemukan foto KTP yang dijual di grup Facebook, warga diminta waspada",  # news
     "jual dompet ktp kulit asli harga 50rb",  # lawful goods
     "",  # a photo alone
+    "Bagi yang merasa kehilangan KTP ini, DM saya",  # a found ID: a contact is no offer
+    "Admin, ini KTP saya sudah upload untuk verifikasi akun, WA 081234567890",  # one's own ID
+    "ini bukti + KTP saya untuk COD",  # a buyer's proof
+    "harga 25rb",  # a price for nothing the text names
 ])
 def test_an_id_photo_without_an_offer_is_not_a_sale(detector, caption):
     analysis = detector.analyze(caption, images=[KTP_SELFIE])
@@ -339,3 +343,121 @@ def test_purge_takes_images_of_purged_posts_and_keeps_those_of_open_cases(tmp_pa
         assert db.post_images(gone_post) == [] and db.image(gone_sha) is None and db.evidence_bytes(gone_sha) is None
         assert db.image(kept_sha)["status"] == "analysed" and db.evidence_bytes(kept_sha) is not None
         assert db.image_render(kept_sha, "blurred")
+
+
+# ------------------------------------------------------------------ found by attacking it
+
+def test_every_line_with_a_number_is_blacked_out_on_a_document():
+    from rules.images.documents import read_document
+
+    # A KTP whose NIK the OCR read in three pieces on three lines, and its birth date.
+    lines = ["PROVINSI DKI JAKARTA", "KOTA JAKARTA SELATAN", "NIK", "3171", "0145", "0890 0003", "Nama : SITI AMINAH",
+             "Tempat/Tgl Lahir : JAKARTA, 05-08-1990", "Jenis Kelamin : PEREMPUAN", "Alamat : JL. MAWAR 1",
+             "Agama : ISLAM", "Berlaku Hingga : SEUMUR HIDUP"]
+    reading = read_document(lines)
+    assert reading.document == "ktp"
+    assert {3, 4, 5, 7} <= set(reading.number_lines)  # the pieces and the birth date
+    assert 0 not in reading.number_lines and 6 not in reading.number_lines
+    # Not a document: a NIK across two lines and one with a misread letter are still blacked out.
+    other = read_document(["DATA CUSTOMER", "nik 31710145", "08900003", "2105101A05900607", "terima kasih"])
+    assert {1, 2, 3} <= set(other.number_lines) and 4 not in other.number_lines
+
+
+def test_a_photo_added_to_an_unchanged_post_and_an_offer_without_photo_words_are_fetched(tmp_path, detector):
+    from monitor.ingest import ingest_post
+
+    with Database(tmp_path / "m.db") as db:
+        item = {"source": "tg", "kind": "telegram", "url": "https://t.me/x/1", "post_id": "1", "text": "ready, harga 25rb",
+                "images": ["https://cdn4.telesco.pe/a.jpg"]}
+        ingest_post(db, detector, item)  # a price: a photo may show what it is for
+        assert db.images_to_fetch("tg", 10) == ["https://cdn4.telesco.pe/a.jpg"]
+        plain = {"source": "tg", "kind": "telegram", "url": "https://t.me/x/2", "post_id": "2", "text": "selamat pagi semua"}
+        ingest_post(db, detector, plain)
+        ingest_post(db, detector, {**plain, "images": ["https://cdn4.telesco.pe/b.jpg"]})  # same words, a photo added
+        rows = {r["url"]: r["status"] for r in db.post_images(db.db.execute("SELECT id FROM posts WHERE post_id = '2'").fetchone()[0])}
+        assert rows == {"https://cdn4.telesco.pe/b.jpg": "skipped"}  # noted; fetched once the post is wanted
+        ingest_post(db, detector, {**item, "images": [f"https://cdn4.telesco.pe/{n}.jpg" for n in range(500)]})
+        assert len(db.images_to_fetch("tg", 1000)) <= 51  # one post cannot fill a run's budget
+
+
+def test_a_damaged_analysis_in_the_database_breaks_nothing(imported):
+    db_path, _, _ = imported
+    import shutil
+
+    copy = db_path.with_name("damaged.db")
+    shutil.copy(db_path, copy)
+    con = sqlite3.connect(copy)
+    with con:
+        rows = [r[0] for r in con.execute("SELECT sha256 FROM images WHERE status = 'analysed'")]
+        con.execute("UPDATE images SET analysis = ? WHERE sha256 = ?", ['{"identifiers": 5, "document": {"a": 1}}', rows[0]])
+    con.close()
+    result = run_monitor("rescore", "--db", str(copy))
+    assert result.returncode == 0, result.stderr
+    con = sqlite3.connect(copy)
+    with con:
+        con.execute("UPDATE images SET analysis = 'not json' WHERE sha256 = ?", [rows[0]])
+    con.close()
+    assert run_monitor("rescore", "--db", str(copy)).returncode == 0
+
+
+def test_an_unreadable_image_file_name_is_a_bad_row_not_a_failed_import(tmp_path):
+    (tmp_path / "loop.jpg").symlink_to(tmp_path / "loop.jpg")
+    rows = [{"url": "https://x.test/1", "text": "ok", "image_files": ["loop.jpg"]},
+            {"url": "https://x.test/2", "text": "ok", "image_files": ["a" * 300 + ".jpg"]},
+            {"url": "https://x.test/3", "text": "good row"}]
+    (tmp_path / "rows.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    result = run_monitor("ingest", str(tmp_path / "rows.jsonl"), "--source", "x", "--db", str(tmp_path / "m.db"))
+    assert "1 new" in result.stdout and "2 bad rows" in result.stdout, result.stdout + result.stderr
+
+
+def test_a_dead_image_worker_ends_the_image_phase_and_says_so(tmp_path):
+    """The worker killed in the middle: the run ends at once (not at its time limit), degraded with the reason,
+    the lock is freed, and the images not read wait for the next run."""
+    import os
+    import signal
+    import threading
+    import time
+
+    class SlowImages(BrokenAttachments):
+        def attachment(self, name):
+            time.sleep(0.7)
+            return super().attachment(name)
+
+    db_path = tmp_path / "monitor.db"
+    images = [f"attachments/x{n}.jpg" for n in range(12)]
+    killed = []
+
+    def kill_worker():
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not killed:
+            for pid in os.listdir("/proc"):
+                if not pid.isdigit():
+                    continue
+                try:
+                    cmd = open(f"/proc/{pid}/cmdline", "rb").read()
+                    parent = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[1]
+                    parent_cmd = open(f"/proc/{parent}/cmdline", "rb").read()
+                except OSError:
+                    continue
+                if b"spawn_main" in cmd and b"crawl\x00images" in parent_cmd:
+                    time.sleep(1.5)  # a few images in
+                    os.kill(int(pid), signal.SIGKILL)
+                    killed.append(pid)
+                    break
+            time.sleep(0.1)
+
+    with DemoServer(SlowImages(_site_with(images))) as server:
+        killer = threading.Thread(target=kill_worker)
+        killer.start()
+        started = time.monotonic()
+        run = crawl_source(_forum(server, images_per_run=12, concurrency=1, delay=0.3), db_path, time_limit=300)
+        took = time.monotonic() - started
+        killer.join()
+    assert killed, "the image worker was found and killed"
+    assert took < 60, f"the run waited {took:.0f}s after its worker died"
+    assert run["status"] == "degraded" and "image worker died" in run["reason"], run
+    with Database(db_path) as db:
+        assert db.images_waiting("forum") > 0
+        assert not db.db.execute("SELECT count(*) FROM locks").fetchone()[0]
+    log = Path(run["log"]).read_bytes()
+    assert b"\xff\xd8\xff" not in log and b"JFIF" not in log  # no image bytes in the log

@@ -48,7 +48,11 @@ def test_engine_preset_crawls_saved_pages_into_the_database(tmp_path, engine):
     assert any(json.loads(row[5]) for row in posts.values()), "image URLs are stored"
     assert not any("sid=" in r or "sort" in r or "order=" in r for r in requested), "session and sort parameters never requested"
     status, pages, errors = con.execute("SELECT status, pages, errors FROM crawl_runs").fetchone()
-    assert status == "ok" and pages >= 5 and json.loads(errors) == {}
+    errors = json.loads(errors)
+    assert status == "ok" and pages >= 5 and {k: v for k, v in errors.items() if not k.startswith("image: ")} == {}
+    # The images of the flagged posts are fetched after the pages: one on another host is refused without
+    # a request (no image_hosts configured), the others are not among the saved files here (404).
+    assert {k for k in errors if k.startswith("image: ")} <= {"image: offsite_refused", "image: http_404"}
     threads = con.execute("SELECT count(*) FROM threads WHERE source = ?", [engine]).fetchone()[0]
     assert threads >= 2, "threads read to their last page are recorded for incremental crawls"
     shas = {sha for (sha,) in con.execute("SELECT evidence_sha FROM posts")}

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import json
 import re
 import time
@@ -104,7 +105,7 @@ def import_file(db, path: str | Path, source: str, detector, key: bytes | None) 
         if not batch:
             return
         prepare_analyses(db, prepared, batch)  # before taking the write lock
-        photos = read_photos(batch, key)  # OCR too: about a second an image, no lock held
+        photos = read_photos(db, batch, key)  # OCR too: about a second an image, no lock held
         db.begin()
         started = time.monotonic()
         for n, item in enumerate(batch):
@@ -261,15 +262,18 @@ def _has_surrogate(value) -> bool:
     return isinstance(value, str) and _SURROGATE.search(value) is not None
 
 
-def read_photos(batch: list[dict], key: bytes | None) -> dict[int, list]:
-    """Index in `batch` -> [(name, bytes, what was read)] of the rows' image files, read before the write lock."""
-    from ..images.reading import read_image
+def read_photos(db, batch: list[dict], key: bytes | None) -> dict[int, list]:
+    """Index in `batch` -> [(name, bytes, what was read)] of the rows' image files, read before the write
+    lock; an image already read (by its hash) is not read again."""
+    from ..images.reading import ReadImage, read_image
 
     out: dict[int, list] = {}
     for n, item in enumerate(batch):
         for name, file, _ in item.get("image_files") or []:
             data = file.read_bytes()[:MAX_IMAGE_BYTES + 1]
-            out.setdefault(n, []).append((name, data, read_image(data, key)))
+            known = db.image(hashlib.sha256(data).hexdigest())
+            read = ReadImage(known["sha256"], known["status"], known["reason"]) if known else read_image(data, key)
+            out.setdefault(n, []).append((name, data, read))
     return out
 
 
@@ -311,12 +315,15 @@ def image_files(row: dict, folder: Path | None) -> list[tuple[str, Path, int]]:
     for name in value:
         if _SURROGATE.search(name) or "\x00" in name:
             raise ValueError("image_files: a name that is not text")
-        path = (folder / name).resolve()
-        if not path.is_relative_to(folder):
-            raise ValueError(f"image_files: {_short(name)!r} is outside the imported file's folder")
-        if not path.is_file():
-            raise ValueError(f"image_files: {_short(name)!r}: no such file beside the imported file")
-        size = path.stat().st_size
+        try:
+            path = (folder / name).resolve()
+            if not path.is_relative_to(folder):
+                raise ValueError(f"image_files: {_short(name)!r} is outside the imported file's folder")
+            if not path.is_file():
+                raise ValueError(f"image_files: {_short(name)!r}: no such file beside the imported file")
+            size = path.stat().st_size
+        except (OSError, RuntimeError) as exc:  # a name too long, a loop of links: that row's problem
+            raise ValueError(f"image_files: {_short(name)!r}: cannot be read ({type(exc).__name__})") from None
         if size > MAX_IMAGE_BYTES:
             raise ValueError(f"image_files: {_short(name)!r} is {size:,} bytes; at most {MAX_IMAGE_BYTES:,}")
         out.append(("file:" + path.relative_to(folder).as_posix(), path, size))

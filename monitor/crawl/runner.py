@@ -253,6 +253,9 @@ def run_image_phase(source: Source, db_path: Path, run_id: int, log_path: Path, 
         urls_file.unlink(missing_ok=True)
     if returncode != 0:
         return f"images: the image crawl exited with code {returncode}: {last_error_line(log_path)}"
+    with Database(db_path) as db:
+        if db.run(run_id)["errors"].get("image_worker_died"):
+            return "images: the image worker died; the images not read wait for the next run (see the log)"
     return None
 
 

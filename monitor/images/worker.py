@@ -39,10 +39,15 @@ def run_image_worker(db_path: str, run_id: int | None, items) -> None:
             if item is STOP:
                 break
             kind = item.pop("_type", "")
-            if kind == "ImageFailed":
-                handle_failure(db, run_id, item)
-            elif kind == "ImageCapture":
-                handle_capture(db, detector, key, run_id, item)
+            try:
+                if kind == "ImageFailed":
+                    handle_failure(db, run_id, item)
+                elif kind == "ImageCapture":
+                    handle_capture(db, detector, key, run_id, item)
+            except Exception as exc:  # noqa: BLE001 - one image's trouble (a damaged row) is that image's error, not the run's
+                db.rollback()
+                handle_failure(db, run_id, {"source": item.get("source"), "url": item.get("url"),
+                                            "reason": f"failed: {type(exc).__name__}"})
     finally:
         db.close()
 

@@ -84,7 +84,12 @@ class Database(ReviewQueries, TakedownQueries, ReportQueries, ImageQueries):
         self.db.enable_wal()
         self.db.execute("PRAGMA synchronous = NORMAL")
         self.db.execute("PRAGMA foreign_keys = ON")
-        migrations.apply(self.db)
+        if migrations.pending(self.db):
+            # Two processes opening a new or just-upgraded database at once (cron starting crawls together)
+            # would both run a pending migration: the second fails ("table already exists"). One at a time;
+            # `apply` reads what is pending again under the lock.
+            with _migration_lock(self.path):
+                migrations.apply(self.db)
         self.interrupt_orphaned_runs()
 
     def close(self) -> None:
@@ -457,7 +462,7 @@ class Database(ReviewQueries, TakedownQueries, ReportQueries, ImageQueries):
 
     def add_run_counts(self, run_id: int, counts: dict[str, int], errors: dict[str, int] | None = None) -> None:
         """Add to a run's counters and errors (several workers write one run): call inside a write transaction."""
-        row = self.db.execute(f"SELECT errors, {', '.join(counts)} FROM crawl_runs WHERE id = ?", [run_id]).fetchone()
+        row = self.db.execute(f"SELECT {', '.join(['errors', *counts])} FROM crawl_runs WHERE id = ?", [run_id]).fetchone()
         if row is None:
             return
         merged = json.loads(row[0] or "{}")
@@ -482,6 +487,20 @@ class Database(ReviewQueries, TakedownQueries, ReportQueries, ImageQueries):
     def runs(self, source: str | None = None, limit: int = 50) -> list[dict]:
         where, params = ("source = ?", [source]) if source else (None, [])
         return list(self.db["crawl_runs"].rows_where(where, params, order_by="id desc", limit=limit))
+
+
+@contextlib.contextmanager
+def _migration_lock(path: Path):
+    """An exclusive lock on a file beside the database while it is migrated (a flock on a file of its own:
+    a second descriptor on the database file, closed, would drop SQLite's own locks of this process)."""
+    import fcntl
+
+    fd = open_private(path.with_name(f".{path.name}.migrating"), os.O_RDWR | os.O_CREAT)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 PRIVATE_NAMES = ("evidence", "logs", "state")

@@ -13,10 +13,22 @@ from .common import utcnow as _now
 MAX_ATTEMPTS = 3
 """Runs that try a failed image again before it is left failed."""
 
+MAX_PER_POST = 50
+"""Image URLs of one post that are noted (as the spiders keep at most 50): one post cannot take a run's budget."""
+
 RENDERS = ("blurred", "redacted", "thumb")
 """The stored copies of an image that may be shown (see migration 0017)."""
 
 _IMAGE_COLUMNS = "i.sha256, i.status AS image_status, i.reason AS image_reason, i.width, i.height, i.document, i.face, i.selfie_with_id, i.analysis"
+
+
+def _analysis(raw) -> dict:
+    """A stored analysis; a damaged one (not JSON, not an object) reads as nothing found, never an error."""
+    try:
+        value = json.loads(raw or "{}")
+    except (ValueError, RecursionError):
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 class ImageQueries:
@@ -26,7 +38,7 @@ class ImageQueries:
         """Note a post's image URLs: queued when `wanted` (flagged, or its text speaks of photos), else
         skipped; a skipped image of a post that is now wanted is queued. Returns how many are queued."""
         now = _now()
-        for position, url in enumerate(dict.fromkeys(urls or [])):
+        for position, url in enumerate(list(dict.fromkeys(urls or []))[:MAX_PER_POST]):
             self.db.execute(
                 "INSERT INTO post_images (post_id, url, position, status, updated_at) VALUES (?, ?, ?, ?, ?) "
                 "ON CONFLICT(post_id, url) DO UPDATE SET position = excluded.position, "
@@ -98,7 +110,7 @@ class ImageQueries:
                            "FROM images WHERE sha256 = ?", [sha256])
         if not rows:
             return None
-        rows[0]["analysis"] = json.loads(rows[0]["analysis"] or "{}")
+        rows[0]["analysis"] = _analysis(rows[0]["analysis"])
         return rows[0]
 
     def image_render(self, sha256: str, variant: str) -> bytes | None:
@@ -115,7 +127,7 @@ class ImageQueries:
             "FROM post_images pi LEFT JOIN images i ON i.sha256 = pi.sha256 WHERE pi.post_id = ? ORDER BY pi.position, pi.url",
             [post_id])
         for row in rows:
-            row["analysis"] = json.loads(row["analysis"] or "{}")
+            row["analysis"] = _analysis(row["analysis"])
         return rows
 
     def image_findings(self, post_id: int) -> list[dict]:

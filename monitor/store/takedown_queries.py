@@ -112,6 +112,14 @@ class TakedownQueries:
                               WHERE f.status IN {open_cases} AND v.evidence_sha = e.sha256)
               AND NOT EXISTS (SELECT 1 FROM post_images pi JOIN flags f ON f.post_id = pi.post_id
                               WHERE f.status IN {open_cases} AND pi.sha256 = e.sha256)""", [cutoff]).fetchall()]
+        # Images only purged posts showed go with them, however recently they were fetched.
+        listed = set(evidence)
+        evidence += [sha for (sha,) in self.db.execute("""
+            SELECT DISTINCT pi.sha256 FROM post_images pi WHERE pi.sha256 IS NOT NULL
+              AND pi.post_id IN (SELECT value FROM json_each(?))
+              AND NOT EXISTS (SELECT 1 FROM post_images o WHERE o.sha256 = pi.sha256
+                              AND o.post_id NOT IN (SELECT value FROM json_each(?)))""",
+            [json.dumps(posts), json.dumps(posts)]).fetchall() if sha not in listed]
         return {"posts": posts, "evidence": evidence}
 
     def purge(self, post_ids: list[int], evidence: list[str]) -> None:

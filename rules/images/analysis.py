@@ -36,7 +36,7 @@ class ImageAnalysis:
     sha256: str = ""
     width: int = 0
     height: int = 0
-    id_regions: list[list[int]] = field(default_factory=list)  # [x0, y0, x1, y1] of lines holding identity numbers
+    id_regions: list[list[int]] = field(default_factory=list)  # [x0, y0, x1, y1] of lines to black out (numbers; on documents any digit)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -81,7 +81,7 @@ class Reading:
     masked_text: str  # the text read, identity numbers masked
     labels: list[str] = field(default_factory=list)  # the field labels of `document` that were found
     document_lines: list[int] = field(default_factory=list)  # lines with a label or number of the document
-    number_lines: list[int] = field(default_factory=list)  # lines holding an identity number
+    number_lines: list[int] = field(default_factory=list)  # lines to black out: identity numbers, digit runs, on documents any digit
     digits: list[str] = field(default_factory=list)  # each identifier's digits as read (never shown: for fingerprints)
 
 
@@ -160,7 +160,6 @@ def read_document(lines: list[str]) -> Reading:
         pos += len(line) + 1
     identifiers = [_kk_number(text, ident) for ident in find_identifiers(text)]
     line_of = {id(ident): _line_index(starts, ident.start) for ident in identifiers}
-    number_lines = sorted({line_of[id(i)] for i in identifiers if i.kind in NUMBER_KINDS})
     compacted = [compact(line) for line in lines]
     hits = {t: {lb.text: label_lines(lb, lines, compacted) for lb in labels} for t, labels in LABELS.items()}
     hits = {t: {k: v for k, v in found.items() if v} for t, found in hits.items()}
@@ -168,6 +167,7 @@ def read_document(lines: list[str]) -> Reading:
     numbered = {i.kind for i in identifiers} | ({"number"} if _LONG_NUMBER.search(re.sub(r"[ .\-]", "", text)) else set())
     mrz = any(_MRZ.search(upper(line).replace(" ", "")) for line in lines)
     document = _decide(hits, valid, mrz, numbered)
+    number_lines = _lines_to_black_out(lines, starts, identifiers, document != "none")
     masked = hide_numbers(mask_text(text, identifiers), document != "none")
     digits = [re.sub(r"\D", "", text[i.start:i.end]) for i in identifiers]
     if document == "none":
@@ -205,6 +205,20 @@ def hide_numbers(text: str, document: bool) -> str:
         out += [cover(text[pos : m.start()]), m.group(0)]
         pos = m.end()
     return "".join(out + [cover(text[pos:])])
+
+
+def _lines_to_black_out(lines: list[str], starts: list[int], identifiers: list[Identifier], document: bool) -> list[int]:
+    """The lines a copy shown to a reviewer blacks out: every line an identity number's span touches (a NIK
+    read across three lines is on three), every line with a run that is mostly digits (a NIK with a misread
+    letter), and on a document every line with a digit (a birth date gives a masked NIK's middle back)."""
+    out = set()
+    for ident in identifiers:
+        if ident.kind in NUMBER_KINDS:
+            out.update(range(_line_index(starts, ident.start), _line_index(starts, max(ident.start, ident.end - 1)) + 1))
+    for i, line in enumerate(lines):
+        if (document and any(c.isdigit() for c in line)) or hide_numbers(line, False) != line:
+            out.add(i)
+    return sorted(out)
 
 
 def _line_index(starts: list[int], offset: int) -> int:
