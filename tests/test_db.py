@@ -75,3 +75,15 @@ def test_flag_lifecycle(tmp_path):
         assert db.save_flag(pid, {**sale, "label": "not_sale"}) == "retired"
         assert db.list_flags() == []
         assert db.count("flags") == 1
+
+
+def test_processes_opening_a_new_database_at_once_migrate_it_once(tmp_path):
+    """Cron starting several crawls after an upgrade: each process finds the migrations pending; one runs them."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "new.db"
+    code = "import sys; from monitor.store import Database; Database(sys.argv[1]).close()"
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(path)], stderr=subprocess.PIPE, text=True) for _ in range(6)]
+    errors = [p.communicate(timeout=120)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0] * 6, errors
