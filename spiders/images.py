@@ -31,6 +31,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet import error as tx_error
 from twisted.web.client import ResponseNeverReceived
 
+from .evidence import kept_headers
 from .items import ImageCapture, ImageFailed
 from .middlewares import PrivateAddressError, RequestRefused, origin, show_origin
 
@@ -214,11 +215,7 @@ class ImageSpider(scrapy.Spider):
 
     def parse(self, response):
         body = bytes(response.body)
-        headers = {}
-        for name in KEPT_HEADERS:
-            value = response.headers.get(name)
-            if value is not None:
-                headers[name] = value.decode("latin-1", errors="replace")
+        headers = kept_headers(response, KEPT_HEADERS)
         self.crawler.stats.inc_value("monitor/images_fetched")
         yield ImageCapture(source=self.source, url=response.meta.get("image_url", response.url), final_url=response.url,
                            status=response.status, headers=headers, body=body, sha256=hashlib.sha256(body).hexdigest(),

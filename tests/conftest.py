@@ -1,7 +1,9 @@
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -49,3 +51,34 @@ def browser():
     from webfixtures import launch_browser
 
     yield from launch_browser()
+
+
+@pytest.fixture
+def tinyproxy(tmp_path):
+    """A real tinyproxy on loopback that logs every request it carries (scripts/test installs it)."""
+    binary = shutil.which("tinyproxy")
+    if binary is None:
+        if os.environ.get("CI"):
+            pytest.fail("tinyproxy is not installed: scripts/test installs it with apt-get")
+        pytest.skip("tinyproxy not installed (apt-get install tinyproxy)")
+    port = free_port()
+    log = tmp_path / "tinyproxy.log"
+    conf = tmp_path / "tinyproxy.conf"
+    conf.write_text(
+        f'Port {port}\nListen 127.0.0.1\nTimeout 10\nLogFile "{log}"\nLogLevel Connect\nMaxClients 20\n'
+        "Allow 127.0.0.1\nDisableViaHeader Yes\n",  # run as the test's own user: it can write the log
+        encoding="utf-8",
+    )
+    proc = subprocess.Popen([binary, "-d", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    for _ in range(50):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    else:
+        proc.kill()
+        pytest.fail(f"tinyproxy did not start: {proc.stderr.read().decode(errors='replace')}")
+    yield f"http://127.0.0.1:{port}", log
+    proc.terminate()
+    proc.wait(timeout=10)

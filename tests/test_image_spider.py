@@ -14,8 +14,6 @@ import io
 import json
 import os
 import re
-import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -292,34 +290,6 @@ def test_download_maxsize_on_the_command_line_wins_when_smaller(tmp_path):
 
 
 # ------------------------------------------------------------------ through a proxy
-
-@pytest.fixture
-def tinyproxy(tmp_path):
-    """A real tinyproxy on loopback logging every request (as tests/test_proxy.py runs it)."""
-    binary = shutil.which("tinyproxy")
-    if binary is None:
-        if os.environ.get("CI"):
-            pytest.fail("tinyproxy is not installed: scripts/test installs it with apt-get")
-        pytest.skip("tinyproxy not installed (apt-get install tinyproxy)")
-    port = free_port()
-    log = tmp_path / "tinyproxy.log"
-    conf = tmp_path / "tinyproxy.conf"
-    conf.write_text(f'Port {port}\nListen 127.0.0.1\nTimeout 10\nLogFile "{log}"\nLogLevel Connect\nMaxClients 20\n'
-                    "Allow 127.0.0.1\nDisableViaHeader Yes\n", encoding="utf-8")
-    proc = subprocess.Popen([binary, "-d", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    for _ in range(50):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.1)
-    else:
-        proc.kill()
-        pytest.fail(f"tinyproxy did not start: {proc.stderr.read().decode(errors='replace')}")
-    yield f"http://127.0.0.1:{port}", log
-    proc.terminate()
-    proc.wait(timeout=10)
-
 
 def test_images_go_through_the_configured_proxy(tmp_path, tinyproxy):
     proxy, log = tinyproxy

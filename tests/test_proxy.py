@@ -1,51 +1,17 @@
 """Proxies and .onion: a real tinyproxy on loopback carries the crawl; .onion never reaches a resolver."""
 
 import os
-import shutil
 import sqlite3
 import subprocess
 import sys
-import time
 
 import pytest
-from conftest import ROOT, free_port, run_monitor
+from conftest import ROOT, run_monitor
 
 from monitor.config import ConfigError, parse_sources
 from monitor.demo import DemoServer
 
 ONION = "http://exampleonionaddressforthetests2vx7q6hzbxk7ba4i6cbwvc7yf6bq3zvid.onion/"
-
-
-@pytest.fixture
-def tinyproxy(tmp_path):
-    binary = shutil.which("tinyproxy")
-    if binary is None:
-        if os.environ.get("CI"):
-            pytest.fail("tinyproxy is not installed: scripts/test installs it with apt-get")
-        pytest.skip("tinyproxy not installed (apt-get install tinyproxy)")
-    port = free_port()
-    log = tmp_path / "tinyproxy.log"
-    conf = tmp_path / "tinyproxy.conf"
-    conf.write_text(
-        f'Port {port}\nListen 127.0.0.1\nTimeout 10\nLogFile "{log}"\nLogLevel Connect\nMaxClients 20\n'
-        "Allow 127.0.0.1\nDisableViaHeader Yes\n",  # run as the test's own user: it can write the log
-        encoding="utf-8",
-    )
-    proc = subprocess.Popen([binary, "-d", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    for _ in range(50):
-        try:
-            import socket
-
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.1)
-    else:
-        proc.kill()
-        pytest.fail(f"tinyproxy did not start: {proc.stderr.read().decode(errors='replace')}")
-    yield f"http://127.0.0.1:{port}", log
-    proc.terminate()
-    proc.wait(timeout=10)
 
 
 def test_forum_crawl_goes_through_the_configured_proxy(tmp_path, tinyproxy):
