@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -350,13 +351,16 @@ def degraded(run: dict, stats: dict, posts: int, ok_pages: int) -> tuple[str, st
     return ("degraded", "; ".join(reasons)) if reasons else ("ok", None)
 
 
+_ERROR_LINE = re.compile(r"\bERROR\b|\b\w*(?:Error|Exception)\b:")
+
+
 def last_error_line(log_path: Path) -> str:
     try:
         lines = log_path.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
         return "no log"
     for line in reversed(lines):
-        if "ERROR" in line or "Error" in line:
+        if _ERROR_LINE.search(line):  # not Scrapy's list of middlewares ("HttpErrorMiddleware")
             return line.strip()[-300:]
     return (lines[-1].strip()[-300:] if lines else "no output")
 
