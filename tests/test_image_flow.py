@@ -211,6 +211,8 @@ def test_the_budget_leaves_images_for_the_next_run(tmp_path):
         assert (second["images_fetched"] or 0) + (second["images_failed"] or 0) == 2
         off = crawl_source(_forum(server, images=False), db_path, time_limit=300)
         assert not off["images_fetched"] and not off["images_failed"]
+        queued = _rows(db_path, "SELECT count(*) AS n FROM post_images WHERE status = 'queued'")[0]["n"]
+        assert queued == 0  # turned off: the queued ones say skipped, not "queued" forever
     statuses = {r["url"].rsplit("/", 1)[-1]: r["status"] for r in _rows(db_path, "SELECT url, status FROM post_images")}
     assert statuses["sample-selfie-blur.jpg"] == statuses["tg-43.jpg"] == "stored"
 
@@ -424,7 +426,7 @@ def test_a_dead_image_worker_ends_the_image_phase_and_says_so(tmp_path):
             return super().attachment(name)
 
     db_path = tmp_path / "monitor.db"
-    images = [f"attachments/x{n}.jpg" for n in range(12)]
+    images = [f"attachments/x{n}.jpg" for n in range(20)]
     killed = []
 
     def kill_worker():
@@ -439,8 +441,15 @@ def test_a_dead_image_worker_ends_the_image_phase_and_says_so(tmp_path):
                     parent_cmd = open(f"/proc/{parent}/cmdline", "rb").read()
                 except OSError:
                     continue
-                if b"spawn_main" in cmd and b"crawl\x00images" in parent_cmd:
-                    time.sleep(1.5)  # a few images in
+                try:  # only this test's own crawl (the image crawl is a child of this process)
+                    grandparent = int(open(f"/proc/{parent}/stat").read().rsplit(")", 1)[1].split()[1])
+                except OSError:
+                    continue
+                if b"spawn_main" in cmd and b"crawl\x00images" in parent_cmd and grandparent == os.getpid():
+                    while time.monotonic() < deadline:  # a couple of images in, most still to come
+                        if db_path.exists() and _rows(db_path, "SELECT count(*) AS n FROM post_images WHERE status = 'stored'")[0]["n"] >= 2:
+                            break
+                        time.sleep(0.05)
                     os.kill(int(pid), signal.SIGKILL)
                     killed.append(pid)
                     break
@@ -450,7 +459,7 @@ def test_a_dead_image_worker_ends_the_image_phase_and_says_so(tmp_path):
         killer = threading.Thread(target=kill_worker)
         killer.start()
         started = time.monotonic()
-        run = crawl_source(_forum(server, images_per_run=12, concurrency=1, delay=0.3), db_path, time_limit=300)
+        run = crawl_source(_forum(server, images_per_run=20, concurrency=1, delay=0.3), db_path, time_limit=300)
         took = time.monotonic() - started
         killer.join()
     assert killed, "the image worker was found and killed"

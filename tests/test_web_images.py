@@ -454,3 +454,25 @@ def test_post_images_in_a_browser(site, browser, tmp_path):
     assert not [m for m in console if "Content Security Policy" in m or "Refused to" in m], console
     assert not [m for m in console if m.startswith(("error", "pageerror"))], console
     assert outside == [] and dialogs == []
+
+
+def test_an_unblur_never_stretches_a_reveal(site):
+    """A reveal's audit entry covers GRANT_SECONDS; unblurring the same image later must not extend it."""
+    with site.app.test_request_context():
+        from flask import g, session
+
+        g.user = {"name": "ana", "role": "admin"}
+        sha = "ab" * 32
+        post_images.grant(sha, "revealed", now=1_000_000)
+        post_images.grant(sha, "redacted", now=1_000_000 + 540)  # nine minutes later
+        level, expires = session["image_grants"][sha]
+        assert (level, expires) == (2, 1_000_000 + post_images.GRANT_SECONDS)
+
+
+def test_states_the_page_names():
+    assert post_images.image_state({"status": "purged"}) == "purged"
+    assert post_images.image_state({"status": "something new"}) == "unknown"
+    assert post_images.image_state({"status": "queued"}) == "queued"
+    from monitor.web.i18n import STRINGS
+
+    assert all(STRINGS[f"image_{s}"][0] and STRINGS[f"image_{s}"][1] for s in ("purged", "unknown"))

@@ -204,7 +204,10 @@ def run_source(source: Source, db_path: str | os.PathLike, *, time_limit: float 
     if status == "ok":
         with Database(db_path) as db:
             status, reason = judge(db.run(run_id), returncode, log_path)
-    if status in ("ok", "degraded") and images_enabled(source):
+    if not images_enabled(source):
+        with Database(db_path) as db:
+            db.skip_queued_images(source.name)  # the page says why they are not fetched, not "queued" forever
+    elif status in ("ok", "degraded"):
         try:
             problem = run_image_phase(source, db_path, run_id, log_path, deadline - time.monotonic(), progress, stop, grace)
         except KeyboardInterrupt:

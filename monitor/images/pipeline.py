@@ -73,11 +73,12 @@ class ImagePipeline:
             deferred_from_coro(self.crawler.engine.close_spider_async(reason="image_worker_died"))
 
     def close_spider(self, spider=None):
-        if self.worker.is_alive() and not self.dead:
+        while self.worker.is_alive() and not self.dead:  # a worker that dies now must not leave us waiting on a full queue
             try:
-                self.items.put(STOP, timeout=WORKER_JOIN_TIMEOUT)
+                self.items.put(STOP, timeout=PUT_TIMEOUT)
+                break
             except queue_module.Full:
-                pass
+                continue
         self.worker.join(WORKER_JOIN_TIMEOUT)
         if self.worker.is_alive():
             self.worker.kill()

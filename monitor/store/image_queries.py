@@ -60,6 +60,12 @@ class ImageQueries:
             [source, MAX_ATTEMPTS, limit]).fetchall()
         return [row[0] for row in rows]
 
+    def skip_queued_images(self, source: str) -> int:
+        """Mark the queued images of `source` skipped (its images are turned off); returns how many."""
+        return self.db.execute(
+            "UPDATE post_images SET status = 'skipped', updated_at = ? WHERE status = 'queued' "
+            "AND post_id IN (SELECT id FROM posts WHERE source = ?)", [_now(), source]).rowcount
+
     def images_waiting(self, source: str) -> int:
         """Distinct image URLs of `source` still to fetch (beyond this run's budget, or failed and to be tried again)."""
         return self.db.execute(

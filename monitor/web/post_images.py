@@ -7,7 +7,10 @@ grant in the person's session (signed by Flask, so it cannot be made up) that le
 routes serve that copy of that image for GRANT_SECONDS; the routes check the role again on every
 request, and a session ends at logout or a role change (accounts.session_epoch), taking its grants
 with it. So a viewer who types /image/<sha>/redacted gets a 403, and every sharp copy served falls
-under one audit entry that says who asked, for which post and image, and when.
+under one audit entry that says who asked, for which post and image, and when. A grant is for the
+image (its bytes), so the same photo on another post shows sharp too while it lasts. "Blur again"
+changes this session's view; a copy of the cookie taken before keeps the grant to its expiry (at
+most GRANT_SECONDS), as logout is what ends a session.
 
 Both the post page (views.py) and the image routes (image_views.py) use this module; it imports
 neither, so there is no circle.
@@ -54,9 +57,11 @@ def grant(sha: str, variant: str, now: float | None = None) -> None:
     """Let this session see `variant` (redacted or revealed) of image `sha` for GRANT_SECONDS (after an audited request)."""
     now = time.time() if now is None else now
     grants = _grants(now)
-    level = max(LEVELS[variant], granted_level(sha, now))
+    current = grants.get(sha)
+    if current and isinstance(current[0], int) and current[0] > LEVELS[variant]:
+        return  # a live sharper grant keeps its own expiry: an unblur must not stretch what a reveal's audit entry covers
     grants.pop(sha, None)
-    grants[sha] = [level, int(now + GRANT_SECONDS)]
+    grants[sha] = [LEVELS[variant], int(now + GRANT_SECONDS)]
     newest = sorted(grants.items(), key=lambda item: item[1][1])  # by expiry: the cookie brings its keys back sorted
     session[_SESSION_KEY] = dict(newest[-MAX_GRANTS:])
 
@@ -90,11 +95,11 @@ def shown_copy(sha: str) -> str:
 
 def image_state(row: dict | None) -> str:
     """A post image's state as the page names it (image_<state> in i18n): not_queued, queued, skipped,
-    failed, stored (not analysed yet), refused or analysed."""
+    failed, purged (by retention), stored (not analysed yet), refused, analysed, or unknown."""
     if row is None:
         return "not_queued"
     if row["status"] != "stored":
-        return row["status"] if row["status"] in ("queued", "skipped", "failed") else "queued"
+        return row["status"] if row["status"] in ("queued", "skipped", "failed", "purged") else "unknown"
     return {"analysed": "analysed", "refused": "refused"}.get(row.get("image_status"), "stored")
 
 
