@@ -216,9 +216,13 @@ def _lines_to_black_out(lines: list[str], starts: list[int], identifiers: list[I
         if ident.kind in NUMBER_KINDS:
             out.update(range(_line_index(starts, ident.start), _line_index(starts, max(ident.start, ident.end - 1)) + 1))
     for i, line in enumerate(lines):
-        if (document and any(c.isdigit() for c in line)) or hide_numbers(line, False) != line:
+        if (document and (any(c.isdigit() for c in line) or _DATE_LABEL.search(line))) or hide_numbers(line, False) != line:
             out.add(i)
     return sorted(out)
+
+
+_DATE_LABEL = re.compile(r"lahir|berlaku|tgl|tanggal|date of birth|expiry", re.IGNORECASE)
+"""Labels of dates on a document: their line is blacked out even when the OCR read no digit in it."""
 
 
 def _line_index(starts: list[int], offset: int) -> int:
