@@ -178,16 +178,7 @@ def run_source(source: Source, db_path: str | os.PathLike, *, time_limit: float 
     status, reason = "ok", None
     deadline = time.monotonic() + time_limit
     with os.fdopen(open_private(log_path), "wb") as log:
-        proc = subprocess.Popen(
-            scrapy_command(source, db_path, run_id),
-            env=crawl_env(),
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            preexec_fn=child_setup(),
-        )
-        with Database(db_path) as db:
-            db.set_lock_child(source.name, proc.pid, run_id)
+        proc = start_child(scrapy_command(source, db_path, run_id), log, db_path, source, run_id)
         try:
             returncode = _wait(proc, db_path, run_id, time_limit, progress, stop, grace)
         except subprocess.TimeoutExpired:
@@ -222,6 +213,15 @@ def run_source(source: Source, db_path: str | os.PathLike, *, time_limit: float 
     return run
 
 
+def start_child(cmd: list[str], log, db_path: Path, source: Source, run_id: int) -> subprocess.Popen:
+    """Start a crawl subprocess (its own process group, dying with us) logging to `log`; the source's lock names it."""
+    proc = subprocess.Popen(cmd, env=crawl_env(), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                            preexec_fn=child_setup())
+    with Database(db_path) as db:
+        db.set_lock_child(source.name, proc.pid, run_id)
+    return proc
+
+
 def run_image_phase(source: Source, db_path: Path, run_id: int, log_path: Path, seconds: float, progress=None,
                     stop: threading.Event | None = None, grace: float = 30.0) -> str | None:
     """Fetch and read the source's wanted images (up to its budget) in a second subprocess, logging to
@@ -238,10 +238,7 @@ def run_image_phase(source: Source, db_path: Path, run_id: int, log_path: Path, 
     write_private(urls_file, json.dumps(urls).encode("utf-8"))
     try:
         with open(log_path, "ab") as log:
-            proc = subprocess.Popen(images_command(source, db_path, run_id, urls_file), env=crawl_env(),
-                                    stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, preexec_fn=child_setup())
-            with Database(db_path) as db:
-                db.set_lock_child(source.name, proc.pid, run_id)
+            proc = start_child(images_command(source, db_path, run_id, urls_file), log, db_path, source, run_id)
             try:
                 returncode = _wait(proc, db_path, run_id, seconds, progress, stop, grace)
             except subprocess.TimeoutExpired:
