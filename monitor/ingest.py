@@ -105,10 +105,7 @@ def ingest_post(db: Database, detector: Detector, item: dict, key: bytes | None 
                     item.get("text") or "", item.get("thread_title") or ""))
             return IngestResult(stored.id, stored.outcome, None)
         images = db.image_findings(stored.id) if stored.outcome == "updated" else []
-        analysis, spans_text = analyse(detector, item, images)
-        flag = db.save_flag(stored.id, analysis.to_dict())
-        if key is not None:
-            db.save_identifiers(stored.id, identifier_fingerprints(spans_text, analysis.identifiers, key) + photo_fingerprints(images))
+        analysis, flag = flag_post(db, detector, stored.id, item, images, key)
         if item.get("images"):
             db.queue_post_images(stored.id, item["images"], wants_images(analysis, item))
     return IngestResult(stored.id, stored.outcome, flag)
@@ -141,12 +138,17 @@ def reanalyse_post(db: Database, detector: Detector, post_id: int, key: bytes | 
     item = db.post(post_id)
     if item is None:
         return None
-    images = db.image_findings(post_id)
+    return flag_post(db, detector, post_id, item, db.image_findings(post_id), key)[1]
+
+
+def flag_post(db: Database, detector: Detector, post_id: int, item: dict, images: list[dict], key: bytes | None):
+    """Analyse a post (with its photos' findings), record the flag and, with `key`, the fingerprints of the
+    numbers in its text and photos; returns (analysis, the flag's change)."""
     analysis, spans_text = analyse(detector, item, images)
     flag = db.save_flag(post_id, analysis.to_dict())
     if key is not None:
         db.save_identifiers(post_id, identifier_fingerprints(spans_text, analysis.identifiers, key) + photo_fingerprints(images))
-    return flag
+    return analysis, flag
 
 
 class PreparedDetector:

@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-import json
-
 from rules import Detector
 
 from .ingest import analyse
 from .store import Database
+from .store.image_queries import listed_urls
 
 BATCH = 500  # posts per transaction
-
-
-def _urls(images: str) -> list[str]:
-    try:
-        urls = json.loads(images)
-    except ValueError:
-        return []
-    return [u for u in urls if isinstance(u, str)] if isinstance(urls, list) else []
 
 
 def rescore_posts(db: Database, detector: Detector, since: str | None = None, progress=None) -> dict:
@@ -38,8 +29,8 @@ def rescore_posts(db: Database, detector: Detector, since: str | None = None, pr
                                       "opens_thread": opens_thread},
                               db.image_findings(post_id) if post_id in with_photos else None)
         db.save_flag(post_id, analysis.to_dict())
-        if analysis.label == "sale" and images and images != "[]":  # a post that became a sale: its images are wanted now
-            db.queue_post_images(post_id, _urls(images), True)
+        if analysis.label == "sale" and images:  # a post that became a sale: its images are wanted now
+            db.queue_post_images(post_id, listed_urls(images), True)
         after = db.flag_state(post_id)
         is_active = bool(after and after["active"])
         change = None

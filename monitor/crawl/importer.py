@@ -270,7 +270,8 @@ def read_photos(db, batch: list[dict], key: bytes | None) -> dict[int, list]:
     out: dict[int, list] = {}
     for n, item in enumerate(batch):
         for name, file, _ in item.get("image_files") or []:
-            data = file.read_bytes()[:MAX_IMAGE_BYTES + 1]
+            with open(file, "rb") as fh:  # bounded: the file may have grown since its size was checked
+                data = fh.read(MAX_IMAGE_BYTES + 1)
             known = db.image(hashlib.sha256(data).hexdigest())
             read = ReadImage(known["sha256"], known["status"], known["reason"]) if known else read_image(data, key)
             out.setdefault(n, []).append((name, data, read))

@@ -17,8 +17,10 @@ from ..config import Source
 IMAGE_PIPELINE = {"monitor.images.pipeline.ImagePipeline": 300}
 DEFAULT_PER_RUN = 50
 MAX_IMAGE_MB = 20
-TELEGRAM_IMAGE_HOSTS = tuple(f"https://cdn{i}.{host}" for host in ("telesco.pe", "telegram-cdn.org") for i in range(1, 6))
-"""Where Telegram's public previews keep their photos and video stills."""
+TELEGRAM_IMAGE_HOSTS = tuple(f"https://cdn{i}.{host}" for host in ("telesco.pe", "telegram-cdn.org", "cdn-telegram.org")
+                             for i in range(1, 6))
+"""Where Telegram's public previews keep their photos and video stills: telegram-cdn.org on the saved
+2020-2023 pages in tests/sites/telegram-real, telesco.pe before them, cdn-telegram.org on pages since."""
 DEFAULT_BASE = {"telegram": "https://t.me/"}
 """A source's base URL when its configuration need not give one."""
 SETTINGS = {"delay": "DOWNLOAD_DELAY", "timeout": "DOWNLOAD_TIMEOUT", "concurrency": "CONCURRENT_REQUESTS_PER_DOMAIN",

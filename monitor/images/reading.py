@@ -13,7 +13,7 @@ import hashlib
 from dataclasses import dataclass, field
 
 from rules.images.analysis import analyse_image
-from rules.images.safe import MAX_BYTES, ImageRefused
+from rules.images.safe import ImageRefused
 
 from ..store import Database
 from ..store.keys import fingerprint
@@ -32,8 +32,6 @@ class ReadImage:
 def read_image(data: bytes, key: bytes | None = None) -> ReadImage:
     """Analyse untrusted bytes and make the copies that may be shown; never raises on bad bytes."""
     sha = hashlib.sha256(data).hexdigest()
-    if len(data) > MAX_BYTES:
-        return ReadImage(sha, "refused", "too_large")
     try:
         analysis = analyse_image(data, functools.partial(fingerprint, key) if key else None)
         copies = renders(data, analysis.id_regions)

@@ -21,27 +21,18 @@ PAD = 0.15
 """Black boxes grow by this share of their height on every side: OCR boxes hug the glyphs."""
 
 
-def black_out(img: Image.Image, regions: list[list[int]]) -> Image.Image:
-    """`img` with each [x0, y0, x1, y1] region (in its own pixels) painted black."""
+def black_out(img: Image.Image, regions: list[list[int]], scale: float = 1.0) -> Image.Image:
+    """`img` with each [x0, y0, x1, y1] region (in the original's pixels, times `scale`) painted black;
+    a malformed region is skipped."""
     out = img.copy()
     draw = ImageDraw.Draw(out)
     for box in regions or []:
         try:
-            x0, y0, x1, y1 = (float(v) for v in box[:4])
+            x0, y0, x1, y1 = (float(v) * scale for v in box[:4])
         except (TypeError, ValueError):
             continue
         pad = max(2.0, (y1 - y0) * PAD)
         draw.rectangle([x0 - pad, y0 - pad, x1 + pad, y1 + pad], fill=(0, 0, 0))
-    return out
-
-
-def _boxes(regions) -> list[list[float]]:
-    out = []
-    for box in regions or []:
-        try:
-            out.append([float(v) for v in box[:4]])
-        except (TypeError, ValueError):
-            continue
     return out
 
 
@@ -61,8 +52,7 @@ def renders(data: bytes, id_regions: list[list[int]]) -> dict[str, bytes]:
     small = _fit(img, BLURRED_SIDE)
     blurred = small.filter(ImageFilter.GaussianBlur(radius=max(6.0, max(small.size) / 40)))
     # Black again after blurring, so the number lines are solid black in the blurred copy too.
-    scale = small.width / original.width
-    blurred = black_out(blurred, [[v * scale for v in box[:4]] for box in _boxes(id_regions)])
+    blurred = black_out(blurred, id_regions, small.width / original.width)
     thumb = _fit(blurred, THUMB_SIDE).filter(ImageFilter.GaussianBlur(radius=2))
     return {"blurred": encode_clean(blurred, quality=80), "redacted": encode_clean(redacted, quality=85),
             "thumb": encode_clean(thumb, quality=75)}

@@ -31,20 +31,30 @@ def _analysis(raw) -> dict:
     return value if isinstance(value, dict) else {}
 
 
+def listed_urls(raw) -> list[str]:
+    """A post's own `images` column (a JSON list of URLs) as a list; anything else reads as none."""
+    try:
+        urls = json.loads(raw or "[]")
+    except (ValueError, RecursionError):
+        return []
+    return [u for u in urls if isinstance(u, str)] if isinstance(urls, list) else []
+
+
 class ImageQueries:
     db: object
 
-    def queue_post_images(self, post_id: int, urls: list[str], wanted: bool) -> int:
+    def queue_post_images(self, post_id: int, urls: list[str], wanted: bool) -> None:
         """Note a post's image URLs: queued when `wanted` (flagged, or its text speaks of photos), else
-        skipped; a skipped image of a post that is now wanted is queued. Returns how many are queued."""
+        skipped; a skipped image of a post that is now wanted is queued. Rows that stay as they are are
+        not written (an unchanged post is noted again on every crawl)."""
         now = _now()
         for position, url in enumerate(list(dict.fromkeys(urls or []))[:MAX_PER_POST]):
             self.db.execute(
                 "INSERT INTO post_images (post_id, url, position, status, updated_at) VALUES (?, ?, ?, ?, ?) "
                 "ON CONFLICT(post_id, url) DO UPDATE SET position = excluded.position, "
-                "status = CASE WHEN post_images.status = 'skipped' AND excluded.status = 'queued' THEN 'queued' ELSE post_images.status END",
+                "status = CASE WHEN post_images.status = 'skipped' AND excluded.status = 'queued' THEN 'queued' ELSE post_images.status END "
+                "WHERE post_images.position != excluded.position OR (post_images.status = 'skipped' AND excluded.status = 'queued')",
                 [post_id, url, position, "queued" if wanted else "skipped", now])
-        return self.db.execute("SELECT count(*) FROM post_images WHERE post_id = ? AND status = 'queued'", [post_id]).fetchone()[0]
 
     def images_to_fetch(self, source: str, limit: int) -> list[str]:
         """Up to `limit` distinct image URLs of `source` to fetch: queued ones, and failed ones tried fewer
@@ -144,9 +154,6 @@ class ImageQueries:
         """Ids of the posts that have at least one image read (for re-analysing only those with their photos)."""
         return {pid for (pid,) in self.db.execute(
             "SELECT DISTINCT pi.post_id FROM post_images pi JOIN images i ON i.sha256 = pi.sha256 WHERE i.status = 'analysed'")}
-
-    def post_ids_showing(self, sha256: str) -> list[int]:
-        return [pid for (pid,) in self.db.execute("SELECT DISTINCT post_id FROM post_images WHERE sha256 = ?", [sha256]).fetchall()]
 
     def thumbnails(self, post_ids: list[int], per_post: int = 3) -> dict[int, list[str]]:
         """post id -> hashes of up to `per_post` of its analysed images, for the queue's small blurred copies."""

@@ -21,6 +21,7 @@ from rules.reasons import sentences
 from ..escaping import write_csv
 from ..labels import CATEGORIES
 from ..explain import segments as highlight_segments
+from ..store.image_queries import listed_urls
 from ..store.review_queries import FLAG_STATUSES, QUEUE_SORTS, fts_query
 from .accounts import ROLES, AccountError, add_user, authenticate, end_sessions, set_disabled
 from .i18n import LANGS, translate
@@ -161,15 +162,6 @@ def utc_bounds(start: dt.date, end: dt.date) -> tuple[str, str]:
     return since.isoformat(timespec="seconds"), until.isoformat(timespec="seconds")
 
 
-def _listed_images(raw) -> list:
-    """The post's own list of image URLs (a JSON list; anything else counts as none)."""
-    try:
-        listed = json.loads(raw or "[]")
-    except ValueError:
-        return []
-    return listed if isinstance(listed, list) else []
-
-
 def register(app) -> None:
     @app.route("/")
     def home():
@@ -285,7 +277,7 @@ def register(app) -> None:
         return render_template("post.html", post=post, flag=flag, segments=segments(post["text"] or "", matches, reveal),
                                evidence=evidence, identifiers=shown, reveal=reveal, versions=versions,
                                **url_fields(post["url"], reveal),
-                               images=post_image_cards(g.db, post_id, _listed_images(post["images"])),
+                               images=post_image_cards(g.db, post_id, listed_urls(post["images"])),
                                grant_minutes=str(GRANT_SECONDS // 60), linked=g.db.linked(post_id),
                                events=g.db.review_events(flag["id"]) if flag else [],
                                reasons=sentences(flag["reason_parts"], reader_lang(), json.loads(flag["reasons"])) if flag else [])
