@@ -82,10 +82,9 @@ def failure_reason(failure, request) -> tuple[str, str]:
         return f"http_{status}", f"the server answered HTTP {status}"
     redirected = request.url != request.meta.get("image_url", request.url)
     if isinstance(exc, RequestRefused):  # the source guard: another origin, or a private address
-        message = str(exc)
-        if "is not the source's" in message:
-            return "offsite_refused", _short(f"redirected to {request.url}, another origin" if redirected else message)
-        return "private_address_refused", _short(message)
+        if exc.kind == "offsite_refused":
+            return exc.kind, _short(f"redirected to {request.url}, another origin" if redirected else str(exc))
+        return exc.kind, _short(str(exc))
     causes = _causes(exc)
     for classes, code in _EXCEPTIONS:
         if any(isinstance(cause, classes) for cause in causes):

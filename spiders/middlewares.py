@@ -142,7 +142,12 @@ def address_refusal(host: str, base_host: str, resolve) -> str | None:
 # ------------------------------------------------------------------ middlewares
 
 class RequestRefused(IgnoreRequest):
-    """A request the guards refused; already counted, so the spiders' errback does not count it again."""
+    """A request the guards refused; already counted, so the spiders' errback does not count it again.
+    `kind` says why: offsite_refused or private_address_refused."""
+
+    def __init__(self, message: str = "", kind: str = "offsite_refused"):
+        super().__init__(message)
+        self.kind = kind
 
 
 class OnionGuardMiddleware:
@@ -208,7 +213,7 @@ class SourceGuardMiddleware:
     def _refuse(self, request, kind: str, why: str):
         self.stats.inc_value(f"monitor/errors/{kind}")
         logger.warning("refused %s: %s", request.url, why)
-        raise RequestRefused(f"{request.url}: {why}")
+        raise RequestRefused(f"{request.url}: {why}", kind)
 
     async def process_request(self, request):
         urls = self._source_urls()
