@@ -21,6 +21,7 @@ from spiders.presets import PresetError, check_overrides, load_preset
 from spiders.session import LOGIN_KEYS
 
 from .crawl.scheduling import DEFAULT_TIMEZONE, Schedule, build_trigger, timezone_of
+from .crawl.scrapyd import DEFAULT_PROJECT, Cluster, Node
 from .report.alerts import Alerts, parse_alerts
 from .report.digest import DigestSettings, parse_digest
 
@@ -61,6 +62,7 @@ class Config:
     path: str = ""
     alerts: Alerts = field(default_factory=Alerts)
     digest: DigestSettings = field(default_factory=DigestSettings)
+    cluster: Cluster | None = None  # Scrapyd nodes: crawls are dispatched to them instead of run here
 
 
 def _url(value) -> str | None:
@@ -205,6 +207,7 @@ COMMON = {
     "images": _flag,  # fetch and read the images of flagged posts and posts that speak of photos (default true)
     "images_per_run": _whole(0),  # images fetched per run at most (default 50); the rest wait for the next run
     "image_hosts": _origins,  # other origins the source's images may come from (its own always may)
+    "node": _text,  # the Scrapyd node (a name under [scrapyd.nodes]) this source always runs on; default: any
 }
 KINDS = {
     "forum": ({"engine": _engine, "selectors": _selectors, "login": _login,
@@ -262,9 +265,9 @@ def _scheduler_settings(table, where: str) -> dict:
 
 def parse_config(doc: dict, where: str) -> Config:
     """Validate a whole configuration document: sources, groups and scheduler settings."""
-    unknown = set(doc) - {"sources", "groups", "scheduler", "alerts", "digest"}
+    unknown = set(doc) - {"sources", "groups", "scheduler", "alerts", "digest", "scrapyd"}
     if unknown:
-        raise ConfigError(f"{where}: unknown top-level key(s) {sorted(unknown)}; known: alerts, digest, groups, scheduler, sources")
+        raise ConfigError(f"{where}: unknown top-level key(s) {sorted(unknown)}; known: alerts, digest, groups, scheduler, scrapyd, sources")
     try:
         alerts = parse_alerts(doc.get("alerts"))
         digest = parse_digest(doc.get("digest"))
@@ -272,6 +275,12 @@ def parse_config(doc: dict, where: str) -> Config:
         raise ConfigError(f"{where}: {exc}") from None
     scheduler = _scheduler_settings(doc.get("scheduler"), where)
     sources = _parse_source_tables(doc, where)
+    cluster = _cluster(doc.get("scrapyd"), where)
+    for name, source in sources.items():
+        pinned = source.options.get("node")
+        if pinned is not None and (cluster is None or pinned not in cluster.nodes):
+            known = ", ".join(sorted(cluster.nodes)) if cluster else "none: there is no [scrapyd] table"
+            raise ConfigError(f"{where}: sources.{name}.node: unknown node {pinned!r}; known: {known}")
     for i, rule in enumerate(alerts.rules):
         unknown_sources = set(rule.sources) - set(sources)
         if unknown_sources:  # a typo would make the rule silently never fire
@@ -306,7 +315,57 @@ def parse_config(doc: dict, where: str) -> Config:
             raise ConfigError(f"{where}: {path}: needs schedule (cron) or every (interval)")
         for member in members:
             schedules[member] = found
-    return Config(sources, schedules, scheduler, where, alerts, digest)
+    return Config(sources, schedules, scheduler, where, alerts, digest, cluster)
+
+
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _cluster(table, where: str) -> Cluster | None:
+    """The `[scrapyd]` table: `[scrapyd.nodes.NAME]` tables with `url` and optional `username_env` /
+    `password_env` (names of environment variables, never the secrets), and the project's settings."""
+    if table is None:
+        return None
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: scrapyd: must be a table")
+    known = {"nodes", "project", "poll_seconds", "lost_after_seconds"}
+    for key in table:
+        if key not in known:
+            raise ConfigError(f"{where}: scrapyd.{key}: unknown field; known: {sorted(known)}")
+    project = table.get("project", DEFAULT_PROJECT)
+    if not isinstance(project, str) or not re.fullmatch(r"[A-Za-z0-9_.\-]{1,64}", project):
+        raise ConfigError(f"{where}: scrapyd.project: must be the project name deployed on the nodes (letters, digits, _ . -)")
+    timing = {}
+    for key, default, low in (("poll_seconds", 2.0, 0.1), ("lost_after_seconds", 60.0, 1.0)):
+        value = table.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < low:
+            raise ConfigError(f"{where}: scrapyd.{key}: must be a number of seconds >= {low:g}")
+        timing[key] = float(value)
+    tables = table.get("nodes")
+    if not isinstance(tables, dict) or not tables:
+        raise ConfigError(f"{where}: scrapyd.nodes: add at least one [scrapyd.nodes.NAME] table with a url")
+    nodes = {}
+    for name, node in tables.items():
+        path = f"scrapyd.nodes.{name}"
+        if not re.fullmatch(r"[a-z0-9][a-z0-9_\-]{0,63}", name):
+            raise ConfigError(f"{where}: {path}: node names are lower-case letters, digits, '-' and '_'")
+        if not isinstance(node, dict):
+            raise ConfigError(f"{where}: {path}: must be a table")
+        for key in node:
+            if key not in ("url", "username_env", "password_env"):
+                raise ConfigError(f"{where}: {path}.{key}: unknown field; known: password_env, url, username_env "
+                                  "(credentials are read from the environment variables these name)")
+        problem = _url(node.get("url")) if "url" in node else "required: the node's address, e.g. http://10.0.0.5:6800"
+        if problem:
+            raise ConfigError(f"{where}: {path}.url: {problem}")
+        if urlsplit(node["url"]).username or urlsplit(node["url"]).password:
+            raise ConfigError(f"{where}: {path}.url: no credentials in the URL; name environment variables in "
+                              "username_env and password_env")
+        for key in ("username_env", "password_env"):
+            if key in node and not (isinstance(node[key], str) and _ENV_NAME.fullmatch(node[key])):
+                raise ConfigError(f"{where}: {path}.{key}: must be the name of an environment variable")
+        nodes[name] = Node(name, node["url"], node.get("username_env"), node.get("password_env"))
+    return Cluster(nodes, project, timing["poll_seconds"], timing["lost_after_seconds"])
 
 
 def _parse_source_tables(doc: dict, where: str) -> dict[str, Source]:

@@ -22,7 +22,7 @@ from .dates import iso_to_utc
 from .errors import ErrorCounterMixin
 from .evidence import with_evidence
 from .forum import now_iso
-from .incremental import thread_state
+from .incremental import thread_state, unpack_known
 from .items import Post, ThreadComplete
 from .middlewares import origin
 from .session import StateDir
@@ -121,7 +121,7 @@ class DiscourseSpider(ErrorCounterMixin, scrapy.Spider):
     handle_httpstatus_list = [403, 404]
 
     def __init__(self, source: str = "discourse", base_url: str = "", categories: str = "", max_pages: str = "0",
-                 proxy: str = "", state_dir: str = "", recheck_days: str = "7", recheck_hours: str = "24", **kwargs):
+                 proxy: str = "", state_dir: str = "", recheck_days: str = "7", recheck_hours: str = "24", known_threads: str = "", **kwargs):
         super().__init__(**kwargs)
         if not base_url.startswith(("http://", "https://")):
             raise ValueError("discourse spider needs -a base_url=http(s)://...")
@@ -134,7 +134,8 @@ class DiscourseSpider(ErrorCounterMixin, scrapy.Spider):
         self.origin = origin(self.base_url)
         self.requested: set[str] = set()
         self.state = StateDir(state_dir) if state_dir else None
-        self.known = self.state.read_json("known_threads.json", {}) if self.state else {}
+        # On a Scrapyd node the threads already read come with the job; locally, from the state folder.
+        self.known = unpack_known(known_threads) if known_threads else (self.state.read_json("known_threads.json", {}) if self.state else {})
         self.recheck_days = float(recheck_days or 0)
         self.recheck_hours = float(recheck_hours or 0)
         self.category_names: dict[int, str] = {}

@@ -25,7 +25,7 @@ from bs4 import BeautifulSoup
 from .dates import UTC, parse_printed, zone_of
 from .errors import ErrorCounterMixin
 from .evidence import with_evidence
-from .incremental import thread_state
+from .incremental import thread_state, unpack_known
 from .items import Post, ThreadComplete
 from .middlewares import origin
 from .presets import load_preset
@@ -312,7 +312,7 @@ class ForumSpider(ErrorCounterMixin, LoginMixin, scrapy.Spider):
 
     def __init__(self, source: str = "forum", base_url: str = "", engine: str = "mybb", max_pages: str = "0",
                  selectors: str = "", proxy: str = "", state_dir: str = "", login: str = "", timezone: str = "",
-                 recheck_days: str = "7", recheck_hours: str = "24", **kwargs):
+                 recheck_days: str = "7", recheck_hours: str = "24", known_threads: str = "", **kwargs):
         super().__init__(**kwargs)
         if not base_url.startswith(("http://", "https://")):
             raise ValueError("forum spider needs -a base_url=http(s)://...")
@@ -326,7 +326,8 @@ class ForumSpider(ErrorCounterMixin, LoginMixin, scrapy.Spider):
         self.pages_requested = 0
         self.requested: set[str] = set()
         self.state = StateDir(state_dir) if state_dir else None
-        self.known = self.state.read_json("known_threads.json", {}) if self.state else {}
+        # On a Scrapyd node the threads already read come with the job; locally, from the state folder.
+        self.known = unpack_known(known_threads) if known_threads else (self.state.read_json("known_threads.json", {}) if self.state else {})
         self.recheck_days = float(recheck_days or 0)
         self.recheck_hours = float(recheck_hours or 0)
         self.login = json.loads(login) if login else None

@@ -111,11 +111,20 @@ def failure_reason(failure, request) -> tuple[str, str]:
 def load_urls(path: str) -> list:
     """The JSON list of URLs in `path`; a missing or malformed file stops the crawl before it starts."""
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
         raise ValueError(f"images spider: cannot read urls_file {path!r}: {exc}") from exc
+    return parse_urls(text, f"urls_file {path!r}")
+
+
+def parse_urls(text: str, where: str) -> list:
+    """A JSON list of URLs (a Scrapyd job gets them as an argument: a node has no file of ours)."""
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise ValueError(f"images spider: cannot read {where}: {exc}") from exc
     if not isinstance(data, list):
-        raise ValueError(f"images spider: urls_file {path!r} must hold a JSON list of URLs")
+        raise ValueError(f"images spider: {where} must hold a JSON list of URLs")
     return data
 
 
@@ -135,12 +144,12 @@ class ImageSpider(scrapy.Spider):
     }
 
     def __init__(self, source: str = "images", base_url: str = "", urls_file: str = "", proxy: str = "",
-                 image_hosts: str = "", max_image_mb: str = "", **kwargs):
+                 image_hosts: str = "", max_image_mb: str = "", urls: str = "", **kwargs):
         super().__init__(**kwargs)
         if origin(base_url) is None:
             raise ValueError("images spider needs -a base_url=http(s)://...")
-        if not urls_file:
-            raise ValueError("images spider needs -a urls_file=<JSON list of image URLs>")
+        if not urls_file and not urls:
+            raise ValueError("images spider needs -a urls_file=<file with a JSON list of image URLs> (or -a urls=<JSON list>)")
         hosts = json.loads(image_hosts) if image_hosts else []
         if not isinstance(hosts, list) or any(not isinstance(h, str) or origin(h) is None for h in hosts):
             raise ValueError("images spider: image_hosts must be a JSON list of http(s) origins")
@@ -152,7 +161,7 @@ class ImageSpider(scrapy.Spider):
         self.max_image_mb = float(max_image_mb) if max_image_mb else float(MAX_IMAGE_MB)
         if not 0 < self.max_image_mb <= 10_000:  # also refuses nan and inf
             raise ValueError("images spider: max_image_mb must be a number of MiB above 0")
-        self.urls = load_urls(urls_file)
+        self.urls = load_urls(urls_file) if urls_file else parse_urls(urls, "urls")
 
     def source_urls(self) -> list[str]:
         """Where this source's image requests may go: its base URL's origin and its image hosts (see spiders.middlewares)."""

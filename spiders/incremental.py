@@ -8,7 +8,10 @@ again once they were last read `recheck_hours` ago.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import json
+import zlib
 
 UTC = dt.timezone.utc
 
@@ -42,3 +45,36 @@ def thread_state(known, marker: str, recheck_days: float, recheck_hours: float, 
     recent = now - last_post <= dt.timedelta(days=recheck_days)
     due = now - read_at >= dt.timedelta(hours=recheck_hours)
     return "recheck" if recent and due else "unchanged"
+
+
+KNOWN_PREFIX = "z:"
+"""A `known_threads` spider argument: "z:" + base64 of zlib-compressed JSON (one command-line argument)."""
+
+
+def pack_known(known: dict, limit: int) -> tuple[str, int]:
+    """`known` as a spider argument of at most `limit` characters, and how many threads it holds.
+
+    A Scrapyd job gets its arguments on a command line, where one argument is capped (128 KiB on
+    Linux). When every thread does not fit, the most recently read ones are kept: a thread left out
+    is only read again in full, never missed.
+    """
+    items = sorted(known.items(), key=lambda kv: str((kv[1] or {}).get("completed_at") or "") if isinstance(kv[1], dict) else "",
+                   reverse=True)
+    count = len(items)
+    while True:
+        data = json.dumps(dict(items[:count]), separators=(",", ":")).encode("utf-8")
+        packed = KNOWN_PREFIX + base64.b64encode(zlib.compress(data, 9)).decode("ascii")
+        if len(packed) <= limit or count == 0:
+            return packed, count
+        count = count * max(1, limit) // len(packed) * 9 // 10 if count > 1 else 0
+
+
+def unpack_known(value: str) -> dict:
+    """The threads a `known_threads` argument names (see pack_known); plain JSON is taken too."""
+    if value.startswith(KNOWN_PREFIX):
+        raw = zlib.decompressobj().decompress(base64.b64decode(value[len(KNOWN_PREFIX):]), 64 * 1024 * 1024)
+        value = raw.decode("utf-8")
+    known = json.loads(value)
+    if not isinstance(known, dict):
+        raise ValueError("known_threads must be a JSON object of thread URL -> state")
+    return known

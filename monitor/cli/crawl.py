@@ -33,15 +33,17 @@ def check_storage(db_path: str) -> bytes:
     return secret_key(db_path)
 
 
-def crawl_sources(sources: list[Source], db_path: str, time_limit: float, log_days: int = 30, alerts=None) -> list[dict]:
-    """Crawl each source under its lock; a source another process is crawling is skipped, and said so."""
+def crawl_sources(sources: list[Source], db_path: str, time_limit: float, log_days: int = 30, alerts=None,
+                  cluster=None) -> list[dict]:
+    """Crawl each source under its lock; a source another process is crawling is skipped, and said so.
+    With a `cluster` (the configuration's [scrapyd] nodes) the pages are crawled on a node."""
     from ..crawl.runner import Skipped, crawl_source
 
     runs = []
     for source in sources:
         click.echo(f"Crawling {source.name} ({source.kind}) ...", err=True)
         live = sys.stderr.isatty()
-        run = crawl_source(source, db_path, alerts=alerts, time_limit=time_limit, log_days=log_days,
+        run = crawl_source(source, db_path, alerts=alerts, time_limit=time_limit, log_days=log_days, cluster=cluster,
                            progress=_progress_printer(source.name) if live else None)
         if isinstance(run, Skipped):
             click.echo(f"  skipped: {run.reason}", err=True)
@@ -135,7 +137,8 @@ def crawl(sources, due, config_file, db_path, time_limit):
             click.echo("nothing is due", err=True)
             return
     check_storage(db_path)
-    runs = crawl_sources(selected, db_path, time_limit or config.scheduler["time_limit"], config.scheduler["log_days"], config.alerts)
+    runs = crawl_sources(selected, db_path, time_limit or config.scheduler["time_limit"], config.scheduler["log_days"], config.alerts,
+                         config.cluster)
     with open_db(db_path) as db:
         print_summary(runs, db)
     raise_for_runs(runs)

@@ -95,7 +95,8 @@ class CrawlDaemon:
             self.running.add(name)
         try:
             result = crawl_source(self.config.sources[name], self.db_path, alerts=self.config.alerts, time_limit=self.settings["time_limit"],
-                                  stop=self.stop, grace=self.settings["grace_seconds"], log_days=self.settings["log_days"])
+                                  stop=self.stop, grace=self.settings["grace_seconds"], log_days=self.settings["log_days"],
+                                  cluster=self.config.cluster)
             if isinstance(result, Skipped):
                 log.warning("skipped: %s", result.reason)
             else:

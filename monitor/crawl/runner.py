@@ -32,6 +32,8 @@ from ..store import Database
 from ..store.common import open_private, private_dir, write_private
 from ..store.keys import SecretKeyError, secret_key
 from .processes import child_setup
+from .remote import crawl_on_node, images_on_node
+from .scrapyd import Cluster
 
 PIPELINE = {"monitor.crawl.pipelines.IngestPipeline": 300}
 SPIDER_ARGS = {
@@ -63,28 +65,43 @@ def state_dir(db_path: Path, source: Source) -> Path:
     return db_path.parent / "state" / source.name
 
 
-def scrapy_command(source: Source, db_path: Path, run_id: int, pipeline: dict = PIPELINE) -> list[str]:
-    """The `scrapy crawl` command line for one source; `pipeline` replaces the ingest pipeline (benchmarks)."""
-    cmd = [sys.executable, "-m", "scrapy", "crawl", source.kind, "-a", f"source={source.name}"]
+def spider_arguments(source: Source) -> dict:
+    """The source's options a spider takes as `-a NAME=VALUE` (tables and lists as JSON)."""
+    args = {"source": source.name}
     for key in SPIDER_ARGS[source.kind]:
         if key in source.options:
             value = source.options[key]
-            cmd += ["-a", f"{key}={json.dumps(value) if isinstance(value, (dict, list)) else value}"]
-    if source.kind in INCREMENTAL_KINDS:
-        cmd += ["-a", f"state_dir={state_dir(db_path, source)}"]
-    settings = {
-        "ITEM_PIPELINES": json.dumps(pipeline),
-        "MONITOR_DB": str(db_path),
-        "MONITOR_RUN_ID": str(run_id),
-        "LOG_LEVEL": "INFO",
-    }
+            args[key] = json.dumps(value) if isinstance(value, (dict, list)) else str(value)
+    return args
+
+
+def source_settings(source: Source) -> dict:
+    """The Scrapy settings (`-s NAME=VALUE`) the source's limits ask for."""
+    settings = {"LOG_LEVEL": "INFO"}
     for key, (setting, convert) in SETTING_OPTIONS.items():
         if key in source.options:
             settings[setting] = str(convert(source.options[key]))
     if "max_response_mb" in source.options:
         settings["DOWNLOAD_WARNSIZE"] = settings["DOWNLOAD_MAXSIZE"]
+    return settings
+
+
+def scrapy_command(source: Source, db_path: Path, run_id: int, pipeline: dict = PIPELINE) -> list[str]:
+    """The `scrapy crawl` command line for one source; `pipeline` replaces the ingest pipeline (benchmarks)."""
+    args = spider_arguments(source)
+    if source.kind in INCREMENTAL_KINDS:
+        args["state_dir"] = str(state_dir(db_path, source))
+    settings = {
+        "ITEM_PIPELINES": json.dumps(pipeline),
+        "MONITOR_DB": str(db_path),
+        "MONITOR_RUN_ID": str(run_id),
+        **source_settings(source),
+    }
     if source.options.get("listing"):
         settings["MONITOR_LISTING"] = json.dumps(source.options["listing"])
+    cmd = [sys.executable, "-m", "scrapy", "crawl", source.kind]
+    for name, value in args.items():
+        cmd += ["-a", f"{name}={value}"]
     for name, value in settings.items():
         cmd += ["-s", f"{name}={value}"]
     return cmd
@@ -153,12 +170,14 @@ def refresh_actors(db_path: Path) -> None:
 
 
 def run_source(source: Source, db_path: str | os.PathLike, *, time_limit: float = DEFAULT_TIME_LIMIT, progress=None,
-               stop: threading.Event | None = None, grace: float = 30.0, log_days: int = 30) -> dict:
+               stop: threading.Event | None = None, grace: float = 30.0, log_days: int = 30,
+               cluster: Cluster | None = None) -> dict:
     """Crawl one source to the end (or the time limit) and return its crawl_runs row.
 
     `progress`, if given, is called about every second with the run's row as
     it stands. When `stop` is set (the daemon shuts down), the crawl gets
-    `grace` seconds to finish, then is killed and recorded as interrupted.
+    `grace` seconds to finish, then is killed and recorded as interrupted. With a `cluster`
+    of Scrapyd nodes the pages are crawled on a node (monitor.crawl.remote), stored here.
     """
     db_path = Path(db_path).resolve()
     with Database(db_path) as db:
@@ -175,23 +194,13 @@ def run_source(source: Source, db_path: str | os.PathLike, *, time_limit: float 
     private_dir(log_dir)
     prune_logs(log_dir, log_days)
     log_path = log_dir / f"run-{run_id}-{source.name}.log"
-    status, reason = "ok", None
     deadline = time.monotonic() + time_limit
     with os.fdopen(open_private(log_path), "wb") as log:
-        proc = start_child(scrapy_command(source, db_path, run_id), log, db_path, source, run_id)
-        try:
-            returncode = _wait(proc, db_path, run_id, time_limit, progress, stop, grace)
-        except subprocess.TimeoutExpired:
-            _kill_group(proc)
-            returncode, status, reason = None, "failed", f"time limit of {time_limit:g}s reached; crawl killed"
-        except Stopped:
-            _kill_group(proc)
-            returncode, status, reason = None, "interrupted", f"the scheduler stopped; the crawl outlived the {grace:g}s grace period"
-        except KeyboardInterrupt:
-            _kill_group(proc)
-            with Database(db_path) as db:
-                db.finish_run(run_id, "interrupted", "interrupted by the user")
-            raise
+        if cluster is not None:
+            returncode, status, reason = crawl_on_node(cluster, source, db_path, run_id, log, log_path, time_limit,
+                                                       progress, stop, grace)
+        else:
+            returncode, status, reason = _crawl_here(source, db_path, run_id, log, time_limit, progress, stop, grace)
     if status == "ok":
         with Database(db_path) as db:
             status, reason = judge(db.run(run_id), returncode, log_path)
@@ -200,7 +209,8 @@ def run_source(source: Source, db_path: str | os.PathLike, *, time_limit: float 
             db.skip_queued_images(source.name)  # the page says why they are not fetched, not "queued" forever
     elif status in ("ok", "degraded"):
         try:
-            problem = run_image_phase(source, db_path, run_id, log_path, deadline - time.monotonic(), progress, stop, grace)
+            problem = run_image_phase(source, db_path, run_id, log_path, deadline - time.monotonic(), progress, stop, grace,
+                                      cluster)
         except KeyboardInterrupt:
             with Database(db_path) as db:
                 db.finish_run(run_id, "interrupted", "interrupted by the user while reading images")
@@ -213,6 +223,27 @@ def run_source(source: Source, db_path: str | os.PathLike, *, time_limit: float 
     return run
 
 
+def _crawl_here(source: Source, db_path: Path, run_id: int, log, time_limit: float, progress, stop, grace: float
+                ) -> tuple[int | None, str, str | None]:
+    """The page crawl of a run as a local `scrapy crawl` subprocess: (returncode, status, reason)."""
+    status, reason = "ok", None
+    proc = start_child(scrapy_command(source, db_path, run_id), log, db_path, source, run_id)
+    try:
+        returncode = _wait(proc, db_path, run_id, time_limit, progress, stop, grace)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        returncode, status, reason = None, "failed", f"time limit of {time_limit:g}s reached; crawl killed"
+    except Stopped:
+        _kill_group(proc)
+        returncode, status, reason = None, "interrupted", f"the scheduler stopped; the crawl outlived the {grace:g}s grace period"
+    except KeyboardInterrupt:
+        _kill_group(proc)
+        with Database(db_path) as db:
+            db.finish_run(run_id, "interrupted", "interrupted by the user")
+        raise
+    return returncode, status, reason
+
+
 def start_child(cmd: list[str], log, db_path: Path, source: Source, run_id: int) -> subprocess.Popen:
     """Start a crawl subprocess (its own process group, dying with us) logging to `log`; the source's lock names it."""
     proc = subprocess.Popen(cmd, env=crawl_env(), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
@@ -223,15 +254,18 @@ def start_child(cmd: list[str], log, db_path: Path, source: Source, run_id: int)
 
 
 def run_image_phase(source: Source, db_path: Path, run_id: int, log_path: Path, seconds: float, progress=None,
-                    stop: threading.Event | None = None, grace: float = 30.0) -> str | None:
-    """Fetch and read the source's wanted images (up to its budget) in a second subprocess, logging to
-    the run's log; returns what went wrong, or None. Images not reached stay queued for the next run."""
+                    stop: threading.Event | None = None, grace: float = 30.0, cluster: Cluster | None = None) -> str | None:
+    """Fetch and read the source's wanted images (up to its budget) in a second subprocess (or a second
+    job on the run's Scrapyd node), logging to the run's log; returns what went wrong, or None.
+    Images not reached stay queued for the next run."""
     with Database(db_path) as db:
         urls = db.images_to_fetch(source.name, image_budget(source))
     if not urls:
         return None
     if seconds < MIN_IMAGE_SECONDS:
         return f"images: the time limit left no time for {len(urls)} images; they wait for the next run"
+    if cluster is not None:
+        return images_on_node(cluster, source, db_path, run_id, urls, log_path, seconds, progress, stop, grace)
     folder = state_dir(db_path, source)
     private_dir(folder)
     urls_file = folder / f"images-{run_id}.json"

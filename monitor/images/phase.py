@@ -45,19 +45,28 @@ def image_hosts(source: Source) -> list[str]:
     return hosts
 
 
-def images_command(source: Source, db_path: Path, run_id: int, urls_file: Path, pipeline: dict = IMAGE_PIPELINE) -> list[str]:
-    """The `scrapy crawl images` command line for one source's image phase."""
-    cmd = [sys.executable, "-m", "scrapy", "crawl", "images", "-a", f"source={source.name}",
-           "-a", f"base_url={source.base_url or DEFAULT_BASE.get(source.kind, '')}", "-a", f"urls_file={urls_file}",
-           "-a", f"image_hosts={json.dumps(image_hosts(source))}",
-           "-a", f"max_image_mb={min(float(source.options.get('max_response_mb', MAX_IMAGE_MB)), MAX_IMAGE_MB):g}"]
+def image_job(source: Source) -> tuple[dict, dict]:
+    """(spider arguments, settings) of the source's image crawl, without the URLs and the store's settings."""
+    args = {"source": source.name, "base_url": source.base_url or DEFAULT_BASE.get(source.kind, ""),
+            "image_hosts": json.dumps(image_hosts(source)),
+            "max_image_mb": f"{min(float(source.options.get('max_response_mb', MAX_IMAGE_MB)), MAX_IMAGE_MB):g}"}
     if source.options.get("proxy"):
-        cmd += ["-a", f"proxy={source.options['proxy']}"]
-    settings = {"ITEM_PIPELINES": json.dumps(pipeline), "MONITOR_DB": str(db_path), "MONITOR_RUN_ID": str(run_id),
-                "LOG_LEVEL": "INFO"}
+        args["proxy"] = source.options["proxy"]
+    settings = {"LOG_LEVEL": "INFO"}
     for key, setting in SETTINGS.items():
         if key in source.options:
             settings[setting] = str(source.options[key])
+    return args, settings
+
+
+def images_command(source: Source, db_path: Path, run_id: int, urls_file: Path, pipeline: dict = IMAGE_PIPELINE) -> list[str]:
+    """The `scrapy crawl images` command line for one source's image phase."""
+    args, settings = image_job(source)
+    args["urls_file"] = str(urls_file)
+    settings = {"ITEM_PIPELINES": json.dumps(pipeline), "MONITOR_DB": str(db_path), "MONITOR_RUN_ID": str(run_id), **settings}
+    cmd = [sys.executable, "-m", "scrapy", "crawl", "images"]
+    for name, value in args.items():
+        cmd += ["-a", f"{name}={value}"]
     for name, value in settings.items():
         cmd += ["-s", f"{name}={value}"]
     return cmd

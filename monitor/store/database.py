@@ -376,6 +376,18 @@ class Database(ReviewQueries, TakedownQueries, ReportQueries, ImageQueries):
     def set_lock_child(self, source: str, child_pid: int, run_id: int) -> None:
         self.db.execute("UPDATE locks SET child_pid = ?, run_id = ? WHERE source = ? AND pid = ?", [child_pid, run_id, source, os.getpid()])
 
+    def set_lock_job(self, source: str, node: str, job_id: str, run_id: int) -> None:
+        """The source's crawl runs as job `job_id` on Scrapyd node `node` (see monitor.crawl.remote)."""
+        self.db.execute("UPDATE locks SET node = ?, job_id = ?, run_id = ? WHERE source = ? AND pid = ?",
+                        [node, job_id, run_id, source, os.getpid()])
+        # The run keeps its page crawl's job id (its image crawl is a second job on the same node).
+        self.db.execute("UPDATE crawl_runs SET node = ?, job_id = coalesce(job_id, ?) WHERE id = ?", [node, job_id, run_id])
+
+    def node_jobs(self) -> list[dict]:
+        """The locks held by crawls running on Scrapyd nodes: source, node, job_id, run_id, acquired_at."""
+        rows = self.db.execute("SELECT source, node, job_id, run_id, acquired_at FROM locks WHERE node IS NOT NULL ORDER BY source")
+        return [dict(zip(("source", "node", "job_id", "run_id", "acquired_at"), r)) for r in rows.fetchall()]
+
     def release_lock(self, source: str) -> None:
         self.db.execute("DELETE FROM locks WHERE source = ? AND pid = ?", [source, os.getpid()])
 

@@ -356,3 +356,12 @@ def m0017_images(db):
     # `errors` like the pages' ("image: truncated").
     for column in ("images_fetched", "images_analysed", "images_failed"):
         db["crawl_runs"].add_column(column, int)
+
+
+@migrations(name="0018_scrapyd_jobs")
+def m0018_scrapyd_jobs(db):
+    # A crawl dispatched to a Scrapyd node: the node's name and Scrapyd's job id, on the source's
+    # lock while it runs (instead of a local child pid) and on the run for the record.
+    for table in ("locks", "crawl_runs"):
+        db[table].add_column("node", str)
+        db[table].add_column("job_id", str)

@@ -1,0 +1,337 @@
+"""A source's page crawl as a job on a Scrapyd node, stored here as a local crawl would be.
+
+The job gets every argument the local `scrapy crawl` subprocess gets (runner.spider_arguments and
+source_settings), the threads already read (packed into one argument), and the FeedItems pipeline
+instead of the ingest pipeline: the node writes what the crawl yields to its items feed
+(Scrapyd's `items_dir`), bytes in base64, Scrapy's stats last. This process follows the job with
+listjobs.json and reads the feed and the log while the job runs (HTTP ranges of the files Scrapyd
+serves), handing each record to the same IngestPipeline a local crawl uses; so there is one
+writer, here, and a node needs neither the database nor its key. The run is judged by the stats
+and log, not by Scrapyd's "finished": a feed without its stats record is a crawl that died.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+import time
+from pathlib import Path
+
+from scrapy.exceptions import CloseSpider, DropItem
+
+from ..config import Source
+from ..store import Database
+from .feed import BadRecord, LineBuffer, decode_record
+from .pipelines import IngestPipeline
+from .scrapyd import Cluster, Node, NodeClient, NodeError, job_state
+
+NODE_PIPELINE = {"spiders.pipelines.FeedItems": 300}
+KNOWN_ARG_LIMIT = 100_000  # characters: one command-line argument on the node is capped at 128 KiB
+LOG_CAP = 50 * 1024 * 1024  # bytes of a node's job log copied here at most
+NO_FEED_AFTER = 30.0  # seconds a running job may go without a feed before the node counts as misconfigured
+
+
+class FeedStats:
+    """The stats object IngestPipeline writes to, filled from the node's RunStats record."""
+
+    def __init__(self):
+        self.values: dict = {}
+
+    def get_stats(self) -> dict:
+        return dict(self.values)
+
+    def get_value(self, key, default=None):
+        return self.values.get(key, default)
+
+    def set_value(self, key, value) -> None:
+        self.values[key] = value
+
+    def inc_value(self, key, count: int = 1, start: int = 0) -> None:
+        self.values[key] = self.values.get(key, start) + count
+
+
+class NodeRunFailed(Exception):
+    """The node's job did not deliver a crawl: the reason is the run's; `status` is failed or interrupted."""
+
+    def __init__(self, reason: str, status: str = "failed"):
+        super().__init__(reason)
+        self.status = status
+
+
+def choose_node(cluster: Cluster, source: Source) -> list[Node]:
+    """The nodes to offer the job to, in order: the pinned one, or every node that answers, least busy first.
+
+    Raises NodeRunFailed naming each node's problem when none answers.
+    """
+    pinned = source.options.get("node")
+    if pinned:
+        return [cluster.nodes[pinned]]
+    loads, problems = [], []
+    for index, node in enumerate(cluster.nodes.values()):
+        try:
+            status = NodeClient(node).status()
+        except NodeError as exc:
+            problems.append(exc.reason if exc.node == node.name else str(exc))
+            continue
+        loads.append((int(status.get("running") or 0) + int(status.get("pending") or 0), index, node))
+    if not loads:
+        raise NodeRunFailed("no Scrapyd node answers: " + "; ".join(f"{n}: {p}" for n, p in zip(cluster.nodes, problems)))
+    return [node for _, _, node in sorted(loads, key=lambda t: t[:2])]
+
+
+def page_job(cluster: Cluster, source: Source, db_path: Path, run_id: int) -> NodeJob:
+    """The run's page crawl as a node job: the local command's arguments and settings, plus the threads
+    already read (packed into one argument; those left out are only read again in full)."""
+    from spiders.incremental import pack_known
+
+    from .runner import INCREMENTAL_KINDS, source_settings, spider_arguments
+
+    stats = FeedStats()
+    args = spider_arguments(source)
+    if source.kind in INCREMENTAL_KINDS:
+        args["state_dir"] = f"monitor-state/{source.name}"  # a login's cookies stay on the node (pin such sources)
+        with Database(db_path) as db:
+            known = db.known_threads(source.name)
+        if known:
+            args["known_threads"], sent = pack_known(known, KNOWN_ARG_LIMIT)
+            if sent < len(known):
+                stats.set_value("monitor/known_threads_left_out", len(known) - sent)
+    pipeline = IngestPipeline(str(db_path), run_id, stats, source.options.get("listing") or None)
+    return NodeJob(cluster, source, db_path, run_id, source.kind, args, source_settings(source), pipeline, stats)
+
+
+class NodeJob:
+    """One Scrapyd job of a run (its page crawl or its image crawl): dispatch, follow, store, say how it ended.
+
+    `pipeline` is the store's pipeline for the job's items (IngestPipeline, ImagePipeline), driven
+    here with the records of the node's feed instead of by Scrapy.
+    """
+
+    def __init__(self, cluster: Cluster, source: Source, db_path: Path, run_id: int, spider: str, args: dict,
+                 settings: dict, pipeline, stats: FeedStats, nodes: list[Node] | None = None):
+        self.cluster = cluster
+        self.source = source
+        self.db_path = db_path
+        self.run_id = run_id
+        self.spider = spider
+        self.args = args
+        self.settings = {**settings, "ITEM_PIPELINES": json.dumps(NODE_PIPELINE)}
+        self.pipeline = pipeline
+        self.stats = stats
+        self.nodes = nodes
+        self.node: Node | None = None
+        self.client: NodeClient | None = None
+        self.job = f"{source.name}-{run_id}-{spider}-{secrets.token_hex(4)}"
+        self.finished_stats = False
+        self.bad_records = 0
+        self.feed = LineBuffer()
+        self.log_offset = 0
+        self.log_path: Path | None = None
+
+    # ------------------------------------------------------------------ dispatch
+    def dispatch(self) -> None:
+        refusals = []
+        for node in self.nodes or choose_node(self.cluster, self.source):
+            client = NodeClient(node)
+            try:
+                client.schedule(self.cluster.project, self.spider, self.job, self.settings, self.args)
+            except NodeError as exc:
+                refusals.append(str(exc))
+                continue
+            self.node, self.client = node, client
+            with Database(self.db_path) as db:
+                db.set_lock_job(self.source.name, node.name, self.job, self.run_id)
+            return
+        raise NodeRunFailed("the job was not accepted: " + "; ".join(refusals))
+
+    # ------------------------------------------------------------------ following
+    def run(self, log, log_path: Path, time_limit: float, progress=None, stop: threading.Event | None = None,
+            grace: float = 30.0) -> None:
+        """Dispatch and follow the job to its end, storing its feed; raises NodeRunFailed when it did not deliver.
+
+        `log` (a binary file open on `log_path`) receives the node's job log as it grows.
+        """
+        self.log_path = log_path
+        self.pipeline.open_spider()
+        try:
+            self.dispatch()
+            log.write(f"dispatched to Scrapyd node {self.node.name} ({self.node.url}) as job {self.job}\n".encode())
+            self._follow(log, time_limit, progress, stop, grace)
+        finally:
+            self.pipeline.close_spider()  # what arrived is stored and counted, however the job ended
+        if self.bad_records or self.feed.too_long:
+            raise NodeRunFailed(f"{self.bad_records + self.feed.too_long} records of the node's feed could not be read "
+                                "(does the node run the same version of the project?)")
+        if self.stats.get_value("monitor/ingest_worker_died") or self.stats.get_value("monitor/image_worker_died"):
+            return  # the runner fails the run with its own reason
+        if not self.finished_stats:
+            from .runner import last_error_line
+
+            log.flush()
+            raise NodeRunFailed(f"the crawl on node {self.node.name} ended without finishing (killed?): "
+                                f"{last_error_line(self.log_path)}")
+
+    def _follow(self, log, time_limit: float, progress, stop, grace: float) -> None:
+        started = time.monotonic()
+        deadline = started + time_limit
+        last_answer = started
+        stop_deadline = None
+        while True:
+            now = time.monotonic()
+            try:
+                state, entry = job_state(self.client.jobs(self.cluster.project), self.job)
+                self._pull(log)
+                last_answer = now
+            except NodeError as exc:
+                if now - last_answer >= self.cluster.lost_after_seconds:
+                    raise NodeRunFailed(f"node {self.node.name} stopped answering for {now - last_answer:.0f}s "
+                                        f"({exc.reason}); job {self.job} abandoned") from None
+                time.sleep(min(self.cluster.poll_seconds, 1.0))
+                continue
+            if state is None:
+                raise NodeRunFailed(f"job {self.job} vanished from node {self.node.name} (did the node restart?)")
+            if state == "finished":
+                self._drain(log)
+                return
+            if state == "running" and entry.get("log_url") and not entry.get("items_url") and now - started > NO_FEED_AFTER:
+                self._cancel()
+                raise NodeRunFailed(f"node {self.node.name} keeps no items feed for its jobs: "
+                                    "set items_dir = items in its scrapyd.conf")
+            if now >= deadline:
+                self._cancel()
+                raise NodeRunFailed(f"time limit of {time_limit:g}s reached; job {self.job} on node {self.node.name} cancelled")
+            if stop is not None and stop.is_set():
+                stop_deadline = stop_deadline or now + grace
+                if now >= stop_deadline:
+                    self._cancel()
+                    raise NodeRunFailed(f"the scheduler stopped; job {self.job} on node {self.node.name} outlived "
+                                        f"the {grace:g}s grace period and was cancelled", status="interrupted")
+            if progress is not None:
+                with Database(self.db_path) as db:
+                    progress(db.run(self.run_id))
+            time.sleep(self.cluster.poll_seconds)
+
+    def _paths(self) -> tuple[str, str]:
+        return f"items/{self.cluster.project}/{self.spider}/{self.job}.jl", f"logs/{self.cluster.project}/{self.spider}/{self.job}.log"
+
+    def _pull(self, log) -> bool:
+        """Read what the feed and log gained since the last look; True when something was new."""
+        items_path, log_path = self._paths()
+        grew = False
+        while True:
+            try:
+                data = self.client.read(items_path, self.feed.offset)
+            except NodeError as exc:
+                if exc.refused:  # not created yet (404): the job is starting
+                    break
+                raise
+            if not data:
+                break
+            grew = True
+            for line in self.feed.add(data):
+                self._store(line)
+        if self.log_offset < LOG_CAP:
+            try:
+                data = self.client.read(log_path, self.log_offset, LOG_CAP - self.log_offset)
+            except NodeError as exc:
+                if not exc.refused:
+                    raise
+                data = b""
+            if data:
+                log.write(data)
+                log.flush()
+                self.log_offset += len(data)
+                grew = True
+        return grew
+
+    def _drain(self, log) -> None:
+        """After the job finished: read to the end (the last writes may land just after Scrapyd saw the exit)."""
+        for _ in range(5):
+            if not self._pull(log) and self.finished_stats:
+                return
+            time.sleep(0.2)
+
+    def _store(self, line: bytes) -> None:
+        try:
+            record = decode_record(line)
+        except BadRecord as exc:
+            self.bad_records += 1
+            if self.bad_records <= 3:
+                print(f"bad feed record from node {self.node.name}: {exc}", flush=True)
+            return
+        if isinstance(record, dict):  # RunStats: Scrapy's counters, the crawl finished
+            own = {k: v for k, v in self.stats.values.items() if k.startswith("monitor/")}
+            self.stats.values = {**record["stats"], **own}
+            self.finished_stats = True
+            return
+        try:
+            self.pipeline.process_item(record)
+        except (CloseSpider, DropItem):  # the store's worker died: what the node sends now would go nowhere
+            self._cancel()
+            raise NodeRunFailed(f"the {'image' if self.spider == 'images' else 'ingest'} worker died; "
+                                "what the node sent after that point was not stored") from None
+
+    def _cancel(self) -> None:
+        """Stop the node's job (TERM; KILL if it is still there after a few seconds); best effort."""
+        try:
+            self.client.cancel(self.cluster.project, self.job)
+            for _ in range(20):
+                time.sleep(0.5)
+                state, _ = job_state(self.client.jobs(self.cluster.project), self.job)
+                if state in (None, "finished"):
+                    return
+            self.client.cancel(self.cluster.project, self.job, signal="KILL")
+        except NodeError:
+            pass
+
+
+def crawl_on_node(cluster: Cluster, source: Source, db_path: Path, run_id: int, log, log_path: Path, time_limit: float,
+                  progress=None, stop: threading.Event | None = None, grace: float = 30.0) -> tuple[int | None, str, str | None]:
+    """The page crawl of a run on a node, as (returncode, status, reason) for the runner: (0, "ok", None)
+    when the node delivered a finished crawl, which judge() then weighs like a local one."""
+    crawl = page_job(cluster, source, db_path, run_id)
+    try:
+        crawl.run(log, log_path, time_limit, progress, stop, grace)
+    except NodeRunFailed as exc:
+        log.write(f"\n{exc}\n".encode("utf-8", "replace"))
+        return None, exc.status, str(exc)
+    except NodeError as exc:
+        return None, "failed", str(exc)
+    except KeyboardInterrupt:
+        if crawl.client is not None:
+            crawl._cancel()
+        with Database(db_path) as db:
+            db.finish_run(run_id, "interrupted", "interrupted by the user")
+        raise
+    return 0, "ok", None
+
+
+def images_on_node(cluster: Cluster, source: Source, db_path: Path, run_id: int, urls: list[str], log_path: Path,
+                   seconds: float, progress=None, stop: threading.Event | None = None, grace: float = 30.0) -> str | None:
+    """The run's image phase on the node that crawled its pages (its network, its proxy); returns what went
+    wrong, or None. The images are read here, by the same image worker as after a local crawl."""
+    from ..images.phase import image_job
+    from ..images.pipeline import ImagePipeline
+
+    with Database(db_path) as db:
+        node = cluster.nodes.get(db.run(run_id).get("node") or "")
+    args, settings = image_job(source)
+    args["urls"] = json.dumps(urls)
+    stats = FeedStats()
+    job = NodeJob(cluster, source, db_path, run_id, "images", args, settings, ImagePipeline(str(db_path), run_id, stats),
+                  stats, [node] if node else None)
+    with open(log_path, "ab") as log:
+        try:
+            job.run(log, log_path, seconds, progress, stop, grace)
+        except NodeRunFailed as exc:
+            return f"images: {exc}; the images not read wait for the next run"
+        except NodeError as exc:
+            return f"images: {exc}; the images not read wait for the next run"
+        except KeyboardInterrupt:
+            if job.client is not None:
+                job._cancel()
+            raise
+    if stats.get_value("monitor/image_worker_died"):
+        return "images: the image worker died; the images not read wait for the next run (see the log)"
+    return None
