@@ -3,7 +3,7 @@
 Importing this package registers every family on the group.
 """
 
-from . import crawl, flags, model, report, review, rules, schedule, takedown  # noqa: F401  (each registers its commands)
+from . import crawl, flags, model, nodes, report, review, rules, schedule, takedown  # noqa: F401  (each registers its commands)
 from .app import cli
 
 __all__ = ["cli"]
