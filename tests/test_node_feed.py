@@ -7,6 +7,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from scrapy.exporters import JsonLinesItemExporter
@@ -139,3 +143,45 @@ def test_known_threads_fit_one_argument_keeping_the_most_recently_read():
     assert unpack_known(json.dumps(small)) == small  # plain JSON is taken too
     with pytest.raises(ValueError):
         unpack_known("[1]")
+
+
+def _table(db: Path, sql: str) -> list:
+    with sqlite3.connect(db) as con:
+        return sorted(con.execute(sql).fetchall(), key=repr)
+
+
+def test_a_feed_file_ingested_is_stored_as_the_crawl_itself_would_have_stored_it(tmp_path):
+    """A node's feed copied by hand (`monitor ingest FEED`) against a local crawl of the same saved real MyBB board."""
+    from conftest import run_monitor
+    from sitesrv import SavedSite, SiteServer
+
+    from monitor.crawl.runner import crawl_env, crawl_source
+    from monitor.config import Source
+
+    feed = tmp_path / "job.jl"
+    with SiteServer(SavedSite("mybb18-default")) as srv:
+        subprocess.run([sys.executable, "-m", "scrapy", "crawl", "forum", "-a", "source=elsewhere", "-a", f"base_url={srv.url}",
+                        "-a", "engine=mybb", "-s", 'ITEM_PIPELINES={"spiders.pipelines.FeedItems": 300}', "-s", "LOG_LEVEL=WARNING",
+                        "-O", str(feed)], env=crawl_env(), cwd=tmp_path, check=True, timeout=120)
+        local = crawl_source(Source("mb", "forum", {"base_url": srv.url, "engine": "mybb", "images": False}), tmp_path / "local" / "m.db",
+                             time_limit=120)
+    assert local["status"] == "ok"
+    central = tmp_path / "central" / "m.db"
+    result = run_monitor("ingest", str(feed), "--source", "mb", "--db", str(central))
+    assert result.returncode == 0, result.stderr
+    assert "mb: ok:" in result.stdout and "54 new" in result.stdout
+    for sql in ("SELECT source, kind, post_key, thread_url, thread_title, board, author, posted_at, text, version, missing_since IS NULL FROM posts",
+                "SELECT source, thread_url, marker, posts FROM threads",
+                "SELECT sha256, url, status, size FROM evidence",
+                "SELECT p.post_key, f.label, f.score, f.severity, f.categories, f.reasons FROM flags f JOIN posts p ON p.id = f.post_id"):
+        assert _table(central, sql) == _table(tmp_path / "local" / "m.db", sql), sql
+    runs = _table(central, "SELECT kind, status, pages, posts_new FROM crawl_runs")
+    assert runs == [("forum", "ok", local["pages"], local["posts_new"])]
+    again = run_monitor("ingest", str(feed), "--source", "mb", "--db", str(central))  # the same feed twice adds nothing
+    assert again.returncode == 0 and "0 new" in again.stdout and "54 unchanged" in again.stdout
+
+    broken = tmp_path / "broken.jl"
+    lines = feed.read_bytes().splitlines(keepends=True)
+    broken.write_bytes(b"".join(lines[:3]) + b'{"_type": "Post", "textt": 1}\n' + b"".join(lines[3:-1]))  # no stats at the end
+    cut = run_monitor("ingest", str(broken), "--source", "cut", "--db", str(central))
+    assert cut.returncode == 1 and "record 4: Post:" in cut.stderr and "cut: partial" in cut.stdout

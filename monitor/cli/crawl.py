@@ -231,6 +231,10 @@ def sources_cmd(config_file, fmt):
 def ingest(file, source_name, db_path):
     """Import posts collected elsewhere from a JSONL or CSV FILE, through the same rules and storage as crawls.
 
+    A crawl's feed (JSONL records with `_type`, as a Scrapyd node's job writes
+    them: items/<project>/<spider>/<job>.jl) is stored as that crawl would have
+    been: posts with kind and thread URL, captured pages, thread records, images.
+
     Columns: url and text (required), post_id, author, posted_at (ISO 8601),
     thread_title, board, images, and is_listing (true) or kind "listing" for a
     listing title on a marketplace (a listing may have a thread_title and no
@@ -243,16 +247,21 @@ def ingest(file, source_name, db_path):
     Example:
         monitor ingest collected/facebook.jsonl --source facebook-groups
         monitor ingest manual.csv --source manual --db data/monitor.db
+        monitor ingest items/datasale_monitor/forum/job1.jl --source some-forum
     """
     import re
     import signal
 
+    from ..crawl.feed_import import is_feed
     from ..crawl.importer import ImportFailed, import_file
     from ..learning.registry import build_detector
 
     if not re.fullmatch(r"[a-z0-9][a-z0-9_\-]{0,63}", source_name):
         raise click.BadParameter("lower-case letters, digits, '-' and '_'", param_hint="--source")
     key = check_storage(db_path)
+    if is_feed(file):
+        ingest_feed(file, source_name, db_path)
+        return
     detector = build_detector(db_path, explain_all=False)
     for warning in detector.warnings:
         click.echo(f"warning: {warning}", err=True)
@@ -277,6 +286,29 @@ def ingest(file, source_name, db_path):
     click.echo(f"{source_name}: {counts['new']} new, {counts['updated']} updated, {counts['unchanged']} unchanged posts; "
                f"{result.flagged} new flags; {len(result.bad)} bad rows")
     if result.bad:
+        raise SystemExit(1)
+
+
+def ingest_feed(file: str, source_name: str, db_path: str) -> None:
+    """`monitor ingest` of a crawl's feed (monitor.crawl.feed_import); exit code 1 when a record was bad."""
+    import signal
+
+    from ..crawl.feed_import import import_feed
+    from ..crawl.runner import refresh_actors
+
+    def stop(signum, frame):
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
+    result = import_feed(file, source_name, db_path)
+    refresh_actors(Path(db_path))
+    for line in result.bad[:50]:
+        click.echo(line, err=True)
+    run = result.run
+    click.echo(f"{source_name}: {run['status']}: {result.records} records, {run['pages']} pages, {run['posts_new']} new, "
+               f"{run['posts_updated']} updated, {run['posts_unchanged']} unchanged posts; {run['flags_new']} new flags"
+               + (f"; {run['reason']}" if run.get("reason") else ""))
+    if run["status"] != "ok":
         raise SystemExit(1)
 
 

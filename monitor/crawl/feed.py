@@ -31,7 +31,9 @@ def decode_record(line: bytes | str):
     try:
         record = json.loads(line)
     except ValueError as exc:
-        raise BadRecord(f"not JSON: {exc}") from None
+        raise BadRecord(f"not JSON: {str(exc)[:100]}") from None
+    except RecursionError:
+        raise BadRecord("not JSON we read (nested too deeply)") from None
     if not isinstance(record, dict):
         raise BadRecord("not a JSON object")
     kind = record.pop("_type", None)
