@@ -16,7 +16,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
+from importlib.resources import files
 
 import phonenumbers
 from stdnum import luhn
@@ -25,7 +25,8 @@ from stdnum.id import npwp as stdnum_npwp
 from .amounts import find_prices, find_volumes
 from .crypto import ADDRESS, address_kind
 
-DATA_DIR = Path(__file__).parent / "data"
+DATA_DIR = files("rules") / "data"
+"""A Traversable: read with its own `open`, so the lists load from a zipped egg too."""
 
 
 KINDS = ("nik", "kk", "npwp", "card", "number", "phone", "email", "telegram", "whatsapp", "btc", "eth", "tron", "price", "volume")
@@ -48,7 +49,7 @@ def region_codes() -> frozenset[str]:
     """Six-digit kecamatan codes of the current list and of earlier editions."""
     codes = set()
     for name in ("wilayah.csv", "wilayah_historis.csv"):
-        with open(DATA_DIR / name, encoding="utf-8", newline="") as fh:
+        with (DATA_DIR / name).open(encoding="utf-8", newline="") as fh:
             for row in csv.DictReader(fh):
                 if row["level"] == "3":
                     codes.add(row["code_plain"])

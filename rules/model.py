@@ -23,6 +23,7 @@ import re
 import secrets
 from collections import Counter
 from dataclasses import dataclass, field
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 FORMAT = "monitor-linear-model"
@@ -254,11 +255,12 @@ class LinearModel:
         return hashlib.sha256(data).hexdigest()
 
     @classmethod
-    def load(cls, path: Path) -> LinearModel:
-        """Read a model file; anything that is not one raises ModelError naming the file."""
+    def load(cls, path: str | os.PathLike | Traversable) -> LinearModel:
+        """Read a model file (a path, or the shipped one inside a zipped egg); anything that is not one raises
+        ModelError naming the file."""
         hint = "train one with `monitor train` or pick another with `monitor model use VERSION`"
         try:
-            raw = Path(path).read_bytes()
+            raw = (Path(path) if isinstance(path, (str, os.PathLike)) else path).read_bytes()
         except OSError as exc:
             raise ModelError(f"{path}: cannot read the model file ({exc.strerror or exc}); {hint}") from None
         try:

@@ -20,7 +20,8 @@ LANGS = ("id", "en")
 @functools.cache
 def catalogue() -> dict[str, dict[str, tuple[str, str]]]:
     """The reasons' words: section -> code -> (Indonesian, English)."""
-    raw = tomllib.loads(resources.files("rules.data").joinpath("reasons.toml").read_text(encoding="utf-8"))
+    # From `rules`, not `rules.data`: data/ has no __init__.py, and a namespace package is not found inside a zipped egg.
+    raw = tomllib.loads((resources.files("rules") / "data" / "reasons.toml").read_text(encoding="utf-8"))
     return {section: {code: (pair[0], pair[1]) for code, pair in table.items()} for section, table in raw.items()}
 
 

@@ -9,12 +9,16 @@ authors edit these files by hand.
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from dataclasses import dataclass
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
-RULES_DIR = Path(__file__).parent
+RULES_DIR = files("rules")
+"""The shipped rules, as a Traversable: they load from a zipped egg too. A user's folder is a plain Path."""
 
 LABELS = {
     "SALE_INTENT",  # the author offers something: jual, WTS, selling, ready stok
@@ -60,7 +64,7 @@ def _rule_lines(text: str) -> list[int]:
     return [i for i, line in enumerate(text.splitlines(), 1) if re.match(r"\s*\[\[\s*rule\s*\]\]", line)]
 
 
-def load_file(path: Path) -> list[Rule]:
+def load_file(path: Traversable) -> list[Rule]:
     """Load and validate one rule file."""
     text = path.read_text(encoding="utf-8")
     try:
@@ -79,7 +83,7 @@ def load_file(path: Path) -> list[Rule]:
     return rules
 
 
-def _build(raw: dict, path: Path, line: int) -> Rule:
+def _build(raw: dict, path: Traversable, line: int) -> Rule:
     where = f"{path.name}:{line}"
 
     def fail(msg: str) -> RuleError:
@@ -152,15 +156,16 @@ def _build(raw: dict, path: Path, line: int) -> Rule:
     )
 
 
-def load_rules(directory: str | Path = RULES_DIR) -> list[Rule]:
+def load_rules(directory: str | Path | Traversable = RULES_DIR) -> list[Rule]:
     """Load every `*.toml` rule file of `directory`; ids must be unique across files."""
-    directory = Path(directory)
+    if isinstance(directory, (str, os.PathLike)):
+        directory = Path(directory)
     rules: list[Rule] = []
     seen: dict[str, str] = {}
-    files = sorted(directory.glob("*.toml"))
-    if not files:
+    found = directory.is_dir() and sorted((p for p in directory.iterdir() if p.name.endswith(".toml")), key=lambda p: p.name)
+    if not found:
         raise RuleError(f"{directory}: no rule files (*.toml)")
-    for path in files:
+    for path in found:
         for rule in load_file(path):
             if rule.id in seen:
                 raise RuleError(f"{rule.file}:{rule.line}: rule id {rule.id!r} already defined at {seen[rule.id]}")

@@ -33,9 +33,10 @@ from __future__ import annotations
 
 import tomllib
 from functools import cache
-from pathlib import Path
+from importlib.resources import files
 
-PRESETS_DIR = Path(__file__).parent / "presets"
+PRESETS_DIR = files("spiders") / "presets"
+"""A Traversable, not a Path: on a Scrapyd node the package is a zipped egg that `Path(__file__)` cannot look into."""
 
 SCHEMA = {
     "index": {"boards": str},
@@ -74,14 +75,14 @@ class PresetError(ValueError):
 
 
 def engines() -> list[str]:
-    return sorted(p.stem for p in PRESETS_DIR.glob("*.toml"))
+    return sorted(p.name.removesuffix(".toml") for p in PRESETS_DIR.iterdir() if p.name.endswith(".toml"))
 
 
 @cache
 def _load(engine: str) -> dict:
-    path = PRESETS_DIR / f"{engine}.toml"
-    if not path.is_file():
+    if engine not in engines():  # a name, not a path: "../x" never leaves the presets folder
         raise PresetError(f"unknown forum engine {engine!r}; known: {', '.join(engines())}")
+    path = PRESETS_DIR / f"{engine}.toml"
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:

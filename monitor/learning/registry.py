@@ -13,15 +13,17 @@ import json
 import os
 import re
 from dataclasses import dataclass
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
-import rules
 from rules import Detector
 from rules.model import LinearModel, ModelError
 
 from ..store.common import private_dir, write_private
 
-SHIPPED = Path(rules.__file__).resolve().parent / "models" / "default"
+SHIPPED = files("rules") / "models" / "default"
+"""The model shipped in the package, as a Traversable (it reads from a zipped egg too); trained ones are Paths."""
 DEFAULT_VERSION = "default"
 _VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,80}")
 
@@ -29,7 +31,7 @@ _VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,80}")
 @dataclass
 class ModelVersion:
     version: str
-    path: Path  # the folder with model.json and manifest.json
+    path: Path | Traversable  # the folder with model.json and manifest.json (SHIPPED for the default)
     manifest: dict
     current: bool = False
 
@@ -38,7 +40,7 @@ def models_dir(db_path: str | os.PathLike) -> Path:
     return Path(db_path).resolve().parent / "models"
 
 
-def read_manifest(folder: Path) -> dict:
+def read_manifest(folder: Path | Traversable) -> dict:
     try:
         data = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
@@ -49,7 +51,7 @@ def read_manifest(folder: Path) -> dict:
     return data
 
 
-def load_folder(folder: Path) -> tuple[LinearModel, dict]:
+def load_folder(folder: Path | Traversable) -> tuple[LinearModel, dict]:
     """The model in `folder`, checked against its manifest's SHA-256 before it is parsed."""
     manifest = read_manifest(folder)
     path = folder / "model.json"
@@ -79,7 +81,7 @@ def list_versions(db_path) -> list[ModelVersion]:
     return out
 
 
-def _manifest_or_error(folder: Path) -> dict:
+def _manifest_or_error(folder: Path | Traversable) -> dict:
     try:
         return read_manifest(folder)
     except ModelError as exc:
@@ -99,7 +101,7 @@ def current_version(db_path) -> str:
         return "(unreadable CURRENT file)"
 
 
-def folder_of(db_path, version: str) -> Path:
+def folder_of(db_path, version: str) -> Path | Traversable:
     if version == DEFAULT_VERSION:
         return SHIPPED
     if not _VERSION.fullmatch(version):

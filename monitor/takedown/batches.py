@@ -14,10 +14,11 @@ import json
 import os
 import shutil
 import tempfile
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import BaseLoader, Environment, StrictUndefined, TemplateNotFound
 
 from rules import mask_value
 from rules.reasons import sentences
@@ -99,8 +100,23 @@ def _finalize(value) -> str:
     return value if isinstance(value, _Markdown) else md_text(value)
 
 
-def letter_environment(templates: Path = DATA, zone: ZoneInfo | None = None) -> Environment:
-    env = Environment(loader=FileSystemLoader(str(templates)), undefined=StrictUndefined, autoescape=False,
+class FolderLoader(BaseLoader):
+    """Letters from a folder that may be inside a zipped egg, which Jinja's FileSystemLoader cannot open."""
+
+    def __init__(self, folder: str | os.PathLike | Traversable):
+        self.folder = Path(folder) if isinstance(folder, (str, os.PathLike)) else folder
+
+    def get_source(self, environment, template):
+        if "/" in template or "\\" in template or template.startswith("."):  # one flat folder: no way out of it
+            raise TemplateNotFound(template)
+        path = self.folder / template
+        if not path.is_file():
+            raise TemplateNotFound(template)
+        return path.read_text(encoding="utf-8"), str(path), lambda: True
+
+
+def letter_environment(templates: Traversable = DATA, zone: ZoneInfo | None = None) -> Environment:
+    env = Environment(loader=FolderLoader(templates), undefined=StrictUndefined, autoescape=False,
                       keep_trailing_newline=True, finalize=_finalize)
     env.filters["url"] = lambda v: _Markdown(md_code(v))  # a code span: cannot become a link, an image or a heading
     # "id_documents, ektp_selfie" -> "dokumen identitas, selfie e-KTP" in the letter's language
@@ -109,8 +125,8 @@ def letter_environment(templates: Path = DATA, zone: ZoneInfo | None = None) -> 
     return env
 
 
-def render_letters(platform: Platform, batch: dict, rows: list[dict], folder: Path, templates: Path = DATA,
-                   zone: ZoneInfo | None = None) -> list[Path]:
+def render_letters(platform: Platform, batch: dict, rows: list[dict], folder: Path,
+                   templates: Traversable = DATA, zone: ZoneInfo | None = None) -> list[Path]:
     env = letter_environment(templates, zone)
     out = []
     for lang in ("id", "en"):

@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass, field
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import soupsieve
 
-DATA = Path(__file__).parent / "data"
+DATA = files("monitor.takedown") / "data"
+"""The shipped registry and letters, as a Traversable: they also read from a zipped egg."""
 
 
 class TakedownError(ValueError):
@@ -86,7 +89,7 @@ REMOVED_KEYS = {"selector", "texts"}
 TOP_KEYS = {"default", "platform", "removed"}
 
 
-def _removed_pages(doc: dict, path: Path) -> dict[str, RemovedPage]:
+def _removed_pages(doc: dict, path: Path | Traversable) -> dict[str, RemovedPage]:
     section = doc.get("removed", {})
     if not isinstance(section, dict):
         raise TakedownError(f"{path}: removed: a table of [removed.NAME] tables")
