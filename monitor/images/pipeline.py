@@ -15,6 +15,7 @@ import queue as queue_module
 from scrapy.exceptions import DropItem
 
 from ..store import Database
+from ..store.busy import retried_transaction
 from .worker import STOP, run_image_worker
 
 QUEUE_SIZE = 4  # images in flight (each up to 20 MB)
@@ -65,8 +66,8 @@ class ImagePipeline:
         self.items.cancel_join_thread()  # a queue nobody reads must not hold the process at exit
         self.stats.set_value("monitor/image_worker_died", 1)
         if self.run_id:
-            with Database(self.db_path) as db, db.transaction():
-                db.add_run_counts(self.run_id, {}, {"image_worker_died": 1})
+            with Database(self.db_path) as db:
+                retried_transaction(db, lambda: db.add_run_counts(self.run_id, {}, {"image_worker_died": 1}))
         if self.crawler is not None and self.crawler.engine is not None:
             from scrapy.utils.defer import deferred_from_coro
 

@@ -1,7 +1,8 @@
 """The database: the only module that writes SQL.
 
 SQLite through sqlite-utils, WAL mode with a busy timeout so the crawl
-subprocess and the CLI can share a file, schema changes only through the
+subprocess and the CLI can share a file (the run and lock writes retried beyond it,
+`monitor.store.busy`), schema changes only through the
 numbered migrations in `monitor.store.migrations`. A post is keyed by (source,
 post id or canonical URL): a re-crawl updates `last_seen`, an edit keeps
 the previous text in `post_versions`.
@@ -30,6 +31,7 @@ from .common import (
     utcnow,
     write_private,
 )
+from .busy import BUSY_TIMEOUT_MS, retried
 from .image_queries import ImageQueries
 from .migrations import migrations
 from .report_queries import ReportQueries
@@ -80,7 +82,7 @@ class Database(ReviewQueries, TakedownQueries, ReportQueries, ImageQueries):
         # Autocommit unless a transaction is opened explicitly (begin/transaction):
         # Python's implicit transactions would leave single writes uncommitted.
         self.db.conn.isolation_level = None
-        self.db.execute("PRAGMA busy_timeout = 30000")
+        self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         self.db.enable_wal()
         self.db.execute("PRAGMA synchronous = NORMAL")
         self.db.execute("PRAGMA foreign_keys = ON")
@@ -341,6 +343,7 @@ class Database(ReviewQueries, TakedownQueries, ReportQueries, ImageQueries):
         return cursor.rowcount
 
     # ------------------------------------------------------------ locks
+    @retried
     def acquire_lock(self, source: str) -> dict | None:
         """Take the source's lock for this process; returns None, or the holder's row if it is alive.
 
@@ -373,9 +376,11 @@ class Database(ReviewQueries, TakedownQueries, ReportQueries, ImageQueries):
             raise
         return None
 
+    @retried
     def set_lock_child(self, source: str, child_pid: int, run_id: int) -> None:
         self.db.execute("UPDATE locks SET child_pid = ?, run_id = ? WHERE source = ? AND pid = ?", [child_pid, run_id, source, os.getpid()])
 
+    @retried
     def set_lock_job(self, source: str, node: str, job_id: str, run_id: int) -> None:
         """The source's crawl runs as job `job_id` on Scrapyd node `node` (see monitor.crawl.remote)."""
         self.db.execute("UPDATE locks SET node = ?, job_id = ?, run_id = ? WHERE source = ? AND pid = ?",
@@ -383,14 +388,21 @@ class Database(ReviewQueries, TakedownQueries, ReportQueries, ImageQueries):
         # The run keeps its page crawl's job id (its image crawl is a second job on the same node).
         self.db.execute("UPDATE crawl_runs SET node = ?, job_id = coalesce(job_id, ?) WHERE id = ?", [node, job_id, run_id])
 
+    def lock_of(self, source: str) -> dict | None:
+        """The source's lock row as it stands (holder pid, node and job), or None."""
+        row = self.db.execute("SELECT pid, host, node, job_id, run_id FROM locks WHERE source = ?", [source]).fetchone()
+        return dict(zip(("pid", "host", "node", "job_id", "run_id"), row)) if row else None
+
     def node_jobs(self) -> list[dict]:
         """The locks held by crawls running on Scrapyd nodes: source, node, job_id, run_id, acquired_at."""
         rows = self.db.execute("SELECT source, node, job_id, run_id, acquired_at FROM locks WHERE node IS NOT NULL ORDER BY source")
         return [dict(zip(("source", "node", "job_id", "run_id", "acquired_at"), r)) for r in rows.fetchall()]
 
+    @retried
     def release_lock(self, source: str) -> None:
         self.db.execute("DELETE FROM locks WHERE source = ? AND pid = ?", [source, os.getpid()])
 
+    @retried
     def interrupt_orphaned_runs(self) -> int:
         """Runs left 'running' by processes that are gone (and hold no live lock) become 'interrupted'.
 
@@ -458,6 +470,7 @@ class Database(ReviewQueries, TakedownQueries, ReportQueries, ImageQueries):
         self.db["rescore_runs"].update(run_id, {"finished_at": utcnow(), **counts})
 
     # ------------------------------------------------------------ crawl runs
+    @retried
     def start_run(self, source: str, kind: str) -> int:
         return self.db["crawl_runs"].insert(
             {"source": source, "kind": kind, "started_at": utcnow(), "status": "running", "pid": os.getpid(),
@@ -465,6 +478,7 @@ class Database(ReviewQueries, TakedownQueries, ReportQueries, ImageQueries):
              "errors": "{}"}
         ).last_pk
 
+    @retried
     def update_run(self, run_id: int, **values) -> None:
         if "errors" in values and not isinstance(values["errors"], str):
             values["errors"] = json.dumps(values["errors"])
@@ -483,6 +497,7 @@ class Database(ReviewQueries, TakedownQueries, ReportQueries, ImageQueries):
         values = {name: (old or 0) + n for (name, n), old in zip(counts.items(), row[1:])}
         self.update_run(run_id, errors=merged, **values)
 
+    @retried
     def finish_run(self, run_id: int, status: str, reason: str | None = None) -> dict:
         run = self.run(run_id)
         started = dt.datetime.fromisoformat(run["started_at"])
