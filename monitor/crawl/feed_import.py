@@ -85,15 +85,22 @@ def import_feed(path: str | Path, source: str, db_path: str | Path) -> FeedImpor
         pages.close_spider()
         if images is not None:
             images.close_spider()
-        problems = [p for p, died in (("the ingest worker died", stats.get_value("monitor/ingest_worker_died")),
-                                      ("the image worker died", image_stats.get_value("monitor/image_worker_died"))) if died]
+        problems = [p + ": records after that point were not stored" for p, died in (
+            ("the ingest worker died", stats.get_value("monitor/ingest_worker_died")),
+            ("the image worker died", image_stats.get_value("monitor/image_worker_died"))) if died]
         with Database(db_path) as db:
             if kind:
                 db.update_run(run_id, kind=kind)
+            errors = db.run(run_id).get("errors") or {}
+            lost = errors.get("posts_not_stored") or errors.get("pages_not_stored")
+            if lost:
+                why = next((k.removeprefix("not stored: ") for k in errors if k.startswith("not stored: ")), "see the log")
+                problems.append(f"{errors.get('posts_not_stored') or 0} posts and {errors.get('pages_not_stored') or 0} "
+                                f"captured pages could not be stored ({why})")
             if interrupted:
                 status, reason = "interrupted", "the import stopped before the end of the feed"
             elif problems:
-                status, reason = "failed", "; ".join(problems) + ": records after that point were not stored"
+                status, reason = "failed", "; ".join(problems)
             elif result.bad:
                 status, reason = "partial", f"{len(result.bad)} bad records"
             elif not result.finished:

@@ -14,14 +14,17 @@ from __future__ import annotations
 
 import json
 import secrets
+import sys
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 
 from scrapy.exceptions import CloseSpider, DropItem
 
 from ..config import Source
 from ..store import Database
+from .arguments import INCREMENTAL_KINDS, last_error_line, source_settings, spider_arguments
 from .feed import BadRecord, LineBuffer, decode_record
 from .pipelines import IngestPipeline
 from .scrapyd import Cluster, Node, NodeClient, NodeError, job_state
@@ -59,6 +62,10 @@ class NodeRunFailed(Exception):
         self.status = status
 
 
+_placing = threading.Lock()  # choosing a node and scheduling on it, one run of this process at a time
+_in_flight: Counter = Counter()  # node name -> jobs this process placed there that have not ended
+
+
 def choose_node(cluster: Cluster, source: Source) -> list[Node]:
     """The nodes to offer the job to, in order: the pinned one, or every node that answers, least busy first.
 
@@ -74,7 +81,9 @@ def choose_node(cluster: Cluster, source: Source) -> list[Node]:
         except NodeError as exc:
             problems.append(exc.reason if exc.node == node.name else str(exc))
             continue
-        loads.append((int(status.get("running") or 0) + int(status.get("pending") or 0), index, node))
+        reported = int(status.get("running") or 0) + int(status.get("pending") or 0)
+        # Jobs this process placed may not show yet: crawls dispatched at the same moment must spread out.
+        loads.append((max(reported, _in_flight[node.name]), index, node))
     if not loads:
         raise NodeRunFailed("no Scrapyd node answers: " + "; ".join(f"{n}: {p}" for n, p in zip(cluster.nodes, problems)))
     return [node for _, _, node in sorted(loads, key=lambda t: t[:2])]
@@ -85,7 +94,6 @@ def page_job(cluster: Cluster, source: Source, db_path: Path, run_id: int) -> No
     already read (packed into one argument; those left out are only read again in full)."""
     from spiders.incremental import pack_known
 
-    from .runner import INCREMENTAL_KINDS, source_settings, spider_arguments
 
     stats = FeedStats()
     args = spider_arguments(source)
@@ -131,6 +139,11 @@ class NodeJob:
 
     # ------------------------------------------------------------------ dispatch
     def dispatch(self) -> None:
+        with _placing:
+            self._dispatch()
+            _in_flight[self.node.name] += 1
+
+    def _dispatch(self) -> None:
         refusals = []
         for node in self.nodes or choose_node(self.cluster, self.source):
             client = NodeClient(node)
@@ -159,6 +172,9 @@ class NodeJob:
             log.write(f"dispatched to Scrapyd node {self.node.name} ({self.node.url}) as job {self.job}\n".encode())
             self._follow(log, time_limit, progress, stop, grace)
         finally:
+            if self.node is not None:
+                with _placing:
+                    _in_flight[self.node.name] -= 1
             self.pipeline.close_spider()  # what arrived is stored and counted, however the job ended
         if self.bad_records or self.feed.too_long:
             raise NodeRunFailed(f"{self.bad_records + self.feed.too_long} records of the node's feed could not be read "
@@ -166,8 +182,6 @@ class NodeJob:
         if self.stats.get_value("monitor/ingest_worker_died") or self.stats.get_value("monitor/image_worker_died"):
             return  # the runner fails the run with its own reason
         if not self.finished_stats:
-            from .runner import last_error_line
-
             log.flush()
             raise NodeRunFailed(f"the crawl on node {self.node.name} ended without finishing (killed?): "
                                 f"{last_error_line(self.log_path)}")
@@ -193,6 +207,9 @@ class NodeJob:
                 raise NodeRunFailed(f"job {self.job} vanished from node {self.node.name} (did the node restart?)")
             if state == "finished":
                 self._drain(log)
+                if not entry.get("items_url") and not self.feed.offset:
+                    raise NodeRunFailed(f"node {self.node.name} keeps no items feed for its jobs: "
+                                        "set items_dir = items in its scrapyd.conf")
                 return
             if state == "running" and entry.get("log_url") and not entry.get("items_url") and now - started > NO_FEED_AFTER:
                 self._cancel()
@@ -258,7 +275,7 @@ class NodeJob:
         except BadRecord as exc:
             self.bad_records += 1
             if self.bad_records <= 3:
-                print(f"bad feed record from node {self.node.name}: {exc}", flush=True)
+                print(f"bad feed record from node {self.node.name}: {exc}", file=sys.stderr, flush=True)
             return
         if isinstance(record, dict):  # RunStats: Scrapy's counters, the crawl finished
             own = {k: v for k, v in self.stats.values.items() if k.startswith("monitor/")}
@@ -335,3 +352,16 @@ def images_on_node(cluster: Cluster, source: Source, db_path: Path, run_id: int,
     if stats.get_value("monitor/image_worker_died"):
         return "images: the image worker died; the images not read wait for the next run (see the log)"
     return None
+
+
+def cancel_abandoned(cluster: Cluster, node_name: str | None, job: str) -> bool:
+    """Cancel a job whose follower died (its lock was taken over); True when the node took the cancel."""
+    node = cluster.nodes.get(node_name or "")
+    if node is None:
+        return False
+    try:
+        NodeClient(node, timeout=5).cancel(cluster.project, job)
+    except NodeError as exc:
+        print(f"abandoned job {job} on node {node_name} not cancelled: {exc.reason}", file=sys.stderr, flush=True)
+        return False
+    return True

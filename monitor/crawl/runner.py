@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -31,59 +30,18 @@ from ..report.alerts import Alerts, alert_run
 from ..store import Database
 from ..store.common import open_private, private_dir, write_private
 from ..store.keys import SecretKeyError, secret_key
+from .arguments import INCREMENTAL_KINDS, last_error_line, source_settings, spider_arguments
 from .processes import child_setup
-from .remote import crawl_on_node, images_on_node
+from .remote import cancel_abandoned, crawl_on_node, images_on_node
 from .scrapyd import Cluster
 
 PIPELINE = {"monitor.crawl.pipelines.IngestPipeline": 300}
-SPIDER_ARGS = {
-    "forum": ("base_url", "engine", "max_pages", "proxy", "selectors", "login", "timezone", "recheck_days", "recheck_hours"),
-    "telegram": ("channel", "base_url", "max_pages", "proxy"),
-    "mastodon": ("base_url", "hashtag", "timeline", "max_pages", "proxy"),
-    "discourse": ("base_url", "categories", "max_pages", "proxy", "recheck_days", "recheck_hours"),
-}
-"""Source options passed to the spider as `-a NAME=VALUE` (tables and lists as JSON)."""
-
-INCREMENTAL_KINDS = ("forum", "discourse")
-"""Kinds whose spiders read the threads already read to their end from the source's state folder."""
-
-SETTING_OPTIONS = {
-    "delay": ("DOWNLOAD_DELAY", lambda v: v),
-    "timeout": ("DOWNLOAD_TIMEOUT", lambda v: v),
-    "concurrency": ("CONCURRENT_REQUESTS_PER_DOMAIN", lambda v: v),
-    "max_depth": ("DEPTH_LIMIT", lambda v: v),
-    "retries": ("RETRY_TIMES", lambda v: v),
-    "max_response_mb": ("DOWNLOAD_MAXSIZE", lambda v: int(v * 1024 * 1024)),
-}
-"""Source limits mapped to Scrapy settings."""
-
 DEFAULT_TIME_LIMIT = 3600
 
 
 def state_dir(db_path: Path, source: Source) -> Path:
     """Where a source keeps cookies and the threads already read, beside the database."""
     return db_path.parent / "state" / source.name
-
-
-def spider_arguments(source: Source) -> dict:
-    """The source's options a spider takes as `-a NAME=VALUE` (tables and lists as JSON)."""
-    args = {"source": source.name}
-    for key in SPIDER_ARGS[source.kind]:
-        if key in source.options:
-            value = source.options[key]
-            args[key] = json.dumps(value) if isinstance(value, (dict, list)) else str(value)
-    return args
-
-
-def source_settings(source: Source) -> dict:
-    """The Scrapy settings (`-s NAME=VALUE`) the source's limits ask for."""
-    settings = {"LOG_LEVEL": "INFO"}
-    for key, (setting, convert) in SETTING_OPTIONS.items():
-        if key in source.options:
-            settings[setting] = str(convert(source.options[key]))
-    if "max_response_mb" in source.options:
-        settings["DOWNLOAD_WARNSIZE"] = settings["DOWNLOAD_MAXSIZE"]
-    return settings
 
 
 def scrapy_command(source: Source, db_path: Path, run_id: int, pipeline: dict = PIPELINE) -> list[str]:
@@ -143,9 +101,13 @@ def crawl_source(source: Source, db_path: str | os.PathLike, alerts: Alerts | No
     """Run one source under its lock: one run per source at a time, across processes; then send its alerts."""
     db_path = Path(db_path).resolve()
     with Database(db_path) as db:
+        previous = db.lock_of(source.name)
         holder = db.acquire_lock(source.name)
     if holder is not None:
         return Skipped(source.name, holder)
+    if kwargs.get("cluster") is not None and previous and previous.get("job_id"):
+        # Taken over from a process that died while its job ran on a node: that job must not crawl on beside ours.
+        cancel_abandoned(kwargs["cluster"], previous["node"], previous["job_id"])
     try:
         run = run_source(source, db_path, **kwargs)
         refresh_actors(db_path)
@@ -337,6 +299,11 @@ def judge(run: dict, returncode: int, log_path: Path) -> tuple[str, str | None]:
         return "failed", f"crawler exited with code {returncode}: {last_error_line(log_path)}"
     if errors.get("ingest_worker_died"):
         return "failed", "the ingest worker died; posts after that point were not stored"
+    lost = [f"{errors[label]} {what if errors[label] != 1 else what[:-1]}"  # counted by the ingest worker
+            for label, what in (("posts_not_stored", "posts"), ("pages_not_stored", "captured pages")) if errors.get(label)]
+    if lost:
+        why = next((label.removeprefix("not stored: ") for label in errors if label.startswith("not stored: ")), "see the log")
+        return "failed", f"{' and '.join(lost)} could not be stored ({why})"
     if errors.get("login_failed"):
         return "failed", stats.get("monitor/close_reason") or "login failed"
     if errors.get("no_preview"):
@@ -383,20 +350,6 @@ def degraded(run: dict, stats: dict, posts: int, ok_pages: int) -> tuple[str, st
         pages = sum(crashed.values())
         reasons.append(f"{pages} pages could not be read ({', '.join(f'{k} x{v}' for k, v in sorted(crashed.items()))})")
     return ("degraded", "; ".join(reasons)) if reasons else ("ok", None)
-
-
-_ERROR_LINE = re.compile(r"\bERROR\b|\b\w*(?:Error|Exception)\b:")
-
-
-def last_error_line(log_path: Path) -> str:
-    try:
-        lines = log_path.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        return "no log"
-    for line in reversed(lines):
-        if _ERROR_LINE.search(line):  # not Scrapy's list of middlewares ("HttpErrorMiddleware")
-            return line.strip()[-300:]
-    return (lines[-1].strip()[-300:] if lines else "no output")
 
 
 def _kill_group(proc: subprocess.Popen) -> None:
