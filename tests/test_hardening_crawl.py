@@ -332,3 +332,54 @@ def test_item16_registry_schema_refuses_unknown_keys_and_bad_selectors(tmp_path)
     (tmp_path / "typo.toml").write_text(unknown, encoding="utf-8")
     with pytest.raises(TakedownError, match=r"platform\[0\]\.removed: no \[removed.telegarm\] table"):
         load_registry(tmp_path / "typo.toml")
+
+
+def _orphan_child(delay: float, marker: str) -> None:
+    import time as _time
+
+    from monitor.crawl.processes import die_with_parent
+
+    _time.sleep(delay)  # a spawned worker's imports: its parent may die meanwhile
+    die_with_parent()
+    _time.sleep(20)
+    open(marker, "w").close()
+
+
+def _running(pid: int) -> bool:
+    """A process that runs (a zombie or a gone one does not)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except (OSError, IndexError):
+        return False
+
+
+def test_a_worker_whose_parent_died_while_it_started_does_not_live_on(tmp_path):
+    """Killing `monitor crawl` seconds after it spawned its ingest worker left the worker running for ever:
+    Linux sends the parent-death signal only to processes that asked before the parent died."""
+    import subprocess
+    import sys
+    import textwrap
+    import time
+
+    marker = tmp_path / "survived"
+    script = tmp_path / "parent.py"
+    script.write_text(textwrap.dedent(f"""
+        import multiprocessing, os, sys
+        sys.path[:0] = {sys.path!r}
+        from test_hardening_crawl import _orphan_child
+        if __name__ == "__main__":
+            child = multiprocessing.get_context("spawn").Process(target=_orphan_child, args=(1.5, {str(marker)!r}))
+            child.start()
+            print(child.pid, flush=True)
+            os._exit(0)  # killed: nothing cleans up
+    """))
+    pid = int(subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60, check=True).stdout)
+    deadline = time.monotonic() + 15
+    while _running(pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    alive = _running(pid)
+    if alive:
+        os.kill(pid, 9)
+    assert not alive, "the orphaned worker lived on"
+    assert not marker.exists()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import multiprocessing
 import os
 import signal
 from functools import cache
@@ -22,13 +23,20 @@ def _libc():
 
 def die_with_parent(sig: int = signal.SIGTERM) -> None:
     """Ask Linux to send `sig` to this process when its parent dies (a killed `monitor crawl`
-    must not leave an orphaned crawler writing beside the next run). A no-op elsewhere."""
+    must not leave an orphaned crawler writing beside the next run). A no-op elsewhere.
+
+    A worker process asks only once it has started (a spawned one after seconds of imports): a
+    parent that died before then sends nothing, so the parent multiprocessing names is checked after.
+    """
     libc = _libc()
     if libc is not None:
         try:
             libc.prctl(_PR_SET_PDEATHSIG, sig, 0, 0, 0)
         except AttributeError:
             pass
+    parent = multiprocessing.parent_process()
+    if parent is not None and os.getppid() != parent.pid:
+        os.kill(os.getpid(), sig)  # the parent is gone already: end as its death would have ended us
 
 
 def child_setup():
