@@ -347,10 +347,7 @@ def _cluster(table, where: str) -> Cluster | None:
     nodes = {}
     for name, node in tables.items():
         path = f"scrapyd.nodes.{name}"
-        if not re.fullmatch(r"[a-z0-9][a-z0-9_\-]{0,63}", name):
-            raise ConfigError(f"{where}: {path}: node names are lower-case letters, digits, '-' and '_'")
-        if not isinstance(node, dict):
-            raise ConfigError(f"{where}: {path}: must be a table")
+        _named_table(name, node, where, path, "node")
         for key in node:
             if key not in ("url", "username_env", "password_env"):
                 raise ConfigError(f"{where}: {path}.{key}: unknown field; known: password_env, url, username_env "
@@ -368,6 +365,14 @@ def _cluster(table, where: str) -> Cluster | None:
     return Cluster(nodes, project, timing["poll_seconds"], timing["lost_after_seconds"])
 
 
+def _named_table(name: str, table, where: str, path: str, what: str) -> None:
+    """A [sources.NAME] or [scrapyd.nodes.NAME] table: a name fit for file names and job ids, and a table."""
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_\-]{0,63}", name):
+        raise ConfigError(f"{where}: {path}: {what} names are lower-case letters, digits, '-' and '_'")
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: {path}: must be a table")
+
+
 def _parse_source_tables(doc: dict, where: str) -> dict[str, Source]:
     tables = doc.get("sources")
     if not isinstance(tables, dict) or not tables:
@@ -375,10 +380,7 @@ def _parse_source_tables(doc: dict, where: str) -> dict[str, Source]:
     sources = {}
     for name, table in tables.items():
         path = f"sources.{name}"
-        if not re.fullmatch(r"[a-z0-9][a-z0-9_\-]{0,63}", name):
-            raise ConfigError(f"{where}: {path}: source names are lower-case letters, digits, '-' and '_'")
-        if not isinstance(table, dict):
-            raise ConfigError(f"{where}: {path}: must be a table")
+        _named_table(name, table, where, path, "source")
         kind = table.get("kind")
         if kind not in KINDS:
             raise ConfigError(f"{where}: {path}.kind: must be one of {sorted(KINDS)}, got {kind!r}")
