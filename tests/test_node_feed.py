@@ -185,3 +185,14 @@ def test_a_feed_file_ingested_is_stored_as_the_crawl_itself_would_have_stored_it
     broken.write_bytes(b"".join(lines[:3]) + b'{"_type": "Post", "textt": 1}\n' + b"".join(lines[3:-1]))  # no stats at the end
     cut = run_monitor("ingest", str(broken), "--source", "cut", "--db", str(central))
     assert cut.returncode == 1 and "record 4: Post:" in cut.stderr and "cut: partial" in cut.stdout
+
+
+def test_a_log_line_given_as_a_runs_reason_cannot_steer_the_terminal(tmp_path):
+    """A node's job log (or a site's text in a log line) reaches `monitor crawl`'s output as the run's reason."""
+    from monitor.crawl.arguments import last_error_line
+
+    log = tmp_path / "run.log"
+    log.write_text("started\n2026-12-06 [scrapy] ERROR: page \x1b]0;owned\x07 \x1b[2J\u202egnp.exe\nSpider closed\n", encoding="utf-8")
+    line = last_error_line(log)
+    assert line.startswith("2026-12-06 [scrapy] ERROR: page") and "\\x1b]0;owned\\x07" in line and "\\u202e" in line
+    assert not any(ch in line for ch in "\x1b\x07\u202e")

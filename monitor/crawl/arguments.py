@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 
 from ..config import Source
+from ..escaping import terminal_safe
 
 SPIDER_ARGS = {
     "forum": ("base_url", "engine", "max_pages", "proxy", "selectors", "login", "timezone", "recheck_days", "recheck_hours"),
@@ -58,6 +59,12 @@ _ERROR_LINE = re.compile(r"\bERROR\b|\b\w*(?:Error|Exception)\b:")
 
 
 def last_error_line(log_path: Path) -> str:
+    """The log's last error line (else its last line), for a run's reason: control characters escaped, since
+    a log line can carry what a site (or, for a node's job, the node) sent."""
+    return terminal_safe(_last_error_line(log_path))
+
+
+def _last_error_line(log_path: Path) -> str:
     try:
         lines = log_path.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:

@@ -282,6 +282,8 @@ class NodeJob:
             self.stats.values = {**record["stats"], **own}
             self.finished_stats = True
             return
+        if "source" in record.fields:
+            record["source"] = self.source.name  # the node's word is not taken for which source it crawled
         try:
             self.pipeline.process_item(record)
         except (CloseSpider, DropItem):  # the store's worker died: what the node sends now would go nowhere
