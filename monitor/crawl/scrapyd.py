@@ -125,10 +125,9 @@ class NodeClient:
             status = reply.status if hasattr(reply, "status") else reply.code
             if status == 416:
                 return b""
-            data = reply.read(limit + 1)
-            if status == 200 and offset:  # the server ignored the range: skip what was read before
-                data = data[offset:offset + limit]
-            return data[:limit]
+            if status == 200 and offset:  # the server (or a proxy) ignored the range: skip what was read before
+                return reply.read(offset + limit)[offset:]
+            return reply.read(limit)
 
 
 def job_state(jobs: dict, job: str) -> tuple[str | None, dict | None]:
