@@ -383,3 +383,18 @@ def test_a_lock_taken_over_from_a_dead_monitor_cancels_its_orphaned_job(nodes, s
     assert rows(db, "SELECT count(*) FROM locks") == [(0,)]
     interrupted = rows(db, "SELECT status, reason FROM crawl_runs WHERE job_id = ?", [job])
     assert interrupted and interrupted[0][0] == "interrupted", interrupted
+
+
+def test_the_scheduler_dispatches_its_runs_to_the_nodes(nodes, sites, tmp_path):
+    """`monitor schedule`'s jobs run crawl_source with the configuration's nodes, as `monitor crawl` does."""
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from monitor.crawl.daemon import CrawlDaemon
+
+    plain, _ = sites
+    db = tmp_path / "monitor.db"
+    cfg = load(cluster_toml(nodes["a"], nodes["b"]) + board("mb", plain, node="b", every="6h"))
+    daemon = CrawlDaemon(cfg, str(db), scheduler_cls=BackgroundScheduler)
+    daemon.run_job("mb")
+    ((status, node, job),) = rows(db, "SELECT status, node, job_id FROM crawl_runs")
+    assert (status, node) == ("ok", "b") and job in {e["id"] for e in nodes["b"].jobs()["finished"]}
