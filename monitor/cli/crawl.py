@@ -109,6 +109,12 @@ def crawl(sources, due, config_file, db_path, time_limit):
         monitor crawl --due          # from cron: see the README
     """
     import datetime as dt
+    import signal
+
+    def stop(signum, frame):  # `kill` ends a crawl like Ctrl-C: its crawler killed (or its node job cancelled), its run interrupted
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
 
     from ..config import load_config
     from ..crawl.scheduling import is_due, timezone_of

@@ -13,6 +13,7 @@ and log, not by Scrapyd's "finished": a feed without its stats record is a crawl
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import sys
 import threading
@@ -32,6 +33,7 @@ from .scrapyd import Cluster, Node, NodeClient, NodeError, job_state
 NODE_PIPELINE = {"spiders.pipelines.FeedItems": 300}
 KNOWN_ARG_LIMIT = 100_000  # characters: one command-line argument on the node is capped at 128 KiB
 LOG_CAP = 50 * 1024 * 1024  # bytes of a node's job log copied here at most
+_SCRAPED = re.compile(rb"scraped (\d+) items|'item_scraped_count': (\d+)")
 NO_FEED_AFTER = 30.0  # seconds a running job may go without a feed before the node counts as misconfigured
 
 
@@ -66,27 +68,23 @@ _placing = threading.Lock()  # choosing a node and scheduling on it, one run of 
 _in_flight: Counter = Counter()  # node name -> jobs this process placed there that have not ended
 
 
-def choose_node(cluster: Cluster, source: Source) -> list[Node]:
-    """The nodes to offer the job to, in order: the pinned one, or every node that answers, least busy first.
-
-    Raises NodeRunFailed naming each node's problem when none answers.
-    """
+def choose_node(cluster: Cluster, source: Source) -> list[tuple[int, int, Node]]:
+    """(jobs the node reports, its place in the configuration, node) for the nodes to offer the job to:
+    the pinned one, or every node that answers. Raises NodeRunFailed naming each node's problem when none answers."""
     pinned = source.options.get("node")
     if pinned:
-        return [cluster.nodes[pinned]]
+        return [(0, 0, cluster.nodes[pinned])]
     loads, problems = [], []
     for index, node in enumerate(cluster.nodes.values()):
         try:
             status = NodeClient(node).status()
         except NodeError as exc:
-            problems.append(exc.reason if exc.node == node.name else str(exc))
+            problems.append(f"{node.name}: {exc.reason}")
             continue
-        reported = int(status.get("running") or 0) + int(status.get("pending") or 0)
-        # Jobs this process placed may not show yet: crawls dispatched at the same moment must spread out.
-        loads.append((max(reported, _in_flight[node.name]), index, node))
+        loads.append((status["running"] + status["pending"], index, node))
     if not loads:
-        raise NodeRunFailed("no Scrapyd node answers: " + "; ".join(f"{n}: {p}" for n, p in zip(cluster.nodes, problems)))
-    return [node for _, _, node in sorted(loads, key=lambda t: t[:2])]
+        raise NodeRunFailed("no Scrapyd node answers: " + "; ".join(problems))
+    return loads
 
 
 def page_job(cluster: Cluster, source: Source, db_path: Path, run_id: int) -> NodeJob:
@@ -136,21 +134,31 @@ class NodeJob:
         self.feed = LineBuffer()
         self.log_offset = 0
         self.log_path: Path | None = None
+        self.items_scraped = False  # the node's log says the crawl scraped items (so a missing feed is the node's setting)
 
     # ------------------------------------------------------------------ dispatch
     def dispatch(self) -> None:
-        with _placing:
-            self._dispatch()
-            _in_flight[self.node.name] += 1
-
-    def _dispatch(self) -> None:
+        """Offer the job to the least busy node first (counting the jobs this process placed that may not show
+        yet, so crawls dispatched at the same moment spread out); the node taking it is reserved at once."""
+        candidates = [(0, 0, node) for node in self.nodes] if self.nodes else choose_node(self.cluster, self.source)
         refusals = []
-        for node in self.nodes or choose_node(self.cluster, self.source):
+        while candidates:
+            with _placing:
+                candidates.sort(key=lambda c: (max(c[0], _in_flight[c[2].name]), c[1]))
+                _, _, node = candidates.pop(0)
+                _in_flight[node.name] += 1
             client = NodeClient(node)
             try:
                 client.schedule(self.cluster.project, self.spider, self.job, self.settings, self.args)
             except NodeError as exc:
+                with _placing:
+                    _in_flight[node.name] -= 1
                 refusals.append(str(exc))
+                if not exc.refused:  # the answer was lost, not the job, perhaps: it must not run there unwatched
+                    try:
+                        client.cancel(self.cluster.project, self.job)
+                    except NodeError:
+                        pass
                 continue
             self.node, self.client = node, client
             with Database(self.db_path) as db:
@@ -198,20 +206,23 @@ class NodeJob:
                 self._pull(log)
                 last_answer = now
             except NodeError as exc:
-                if now - last_answer >= self.cluster.lost_after_seconds:
+                if now - last_answer >= self.cluster.lost_after_seconds or now >= deadline or (
+                        stop is not None and stop.is_set()):
+                    self._cancel(attempts=2)  # it may still take a cancel: the freed lock must not let a second crawl start beside it
                     raise NodeRunFailed(f"node {self.node.name} stopped answering for {now - last_answer:.0f}s "
-                                        f"({exc.reason}); job {self.job} abandoned") from None
+                                        f"({exc.reason}); job {self.job} abandoned",
+                                        status="interrupted" if stop is not None and stop.is_set() else "failed") from None
                 time.sleep(min(self.cluster.poll_seconds, 1.0))
                 continue
             if state is None:
                 raise NodeRunFailed(f"job {self.job} vanished from node {self.node.name} (did the node restart?)")
             if state == "finished":
-                self._drain(log)
+                self._drain(log, deadline)
                 if not entry.get("items_url") and not self.feed.offset:
                     raise NodeRunFailed(f"node {self.node.name} keeps no items feed for its jobs: "
                                         "set items_dir = items in its scrapyd.conf")
                 return
-            if state == "running" and entry.get("log_url") and not entry.get("items_url") and now - started > NO_FEED_AFTER:
+            if state == "running" and not entry.get("items_url") and self.items_scraped and now - started > NO_FEED_AFTER:
                 self._cancel()
                 raise NodeRunFailed(f"node {self.node.name} keeps no items feed for its jobs: "
                                     "set items_dir = items in its scrapyd.conf")
@@ -232,11 +243,12 @@ class NodeJob:
     def _paths(self) -> tuple[str, str]:
         return f"items/{self.cluster.project}/{self.spider}/{self.job}.jl", f"logs/{self.cluster.project}/{self.spider}/{self.job}.log"
 
-    def _pull(self, log) -> bool:
-        """Read what the feed and log gained since the last look; True when something was new."""
+    def _pull(self, log, max_chunks: int = 4) -> bool:
+        """Read what the feed and log gained since the last look (at most `max_chunks` reads of the feed, so a
+        feed that keeps growing does not keep the time limit from being looked at); True when something was new."""
         items_path, log_path = self._paths()
         grew = False
-        while True:
+        for _ in range(max_chunks):
             try:
                 data = self.client.read(items_path, self.feed.offset)
             except NodeError as exc:
@@ -260,14 +272,22 @@ class NodeJob:
                 log.flush()
                 self.log_offset += len(data)
                 grew = True
+                if not self.items_scraped and any(int(a or b) for a, b in _SCRAPED.findall(data)):
+                    self.items_scraped = True
         return grew
 
-    def _drain(self, log) -> None:
-        """After the job finished: read to the end (the last writes may land just after Scrapyd saw the exit)."""
-        for _ in range(5):
-            if not self._pull(log) and self.finished_stats:
+    def _drain(self, log, deadline: float) -> None:
+        """After the job finished: read to the end (the last writes may land just after Scrapyd saw the exit),
+        up to the run's deadline."""
+        idle = 0
+        while idle < 5 and time.monotonic() < deadline:
+            if self._pull(log):
+                idle = 0
+            elif self.finished_stats:
                 return
-            time.sleep(0.2)
+            else:
+                idle += 1
+                time.sleep(0.2)
 
     def _store(self, line: bytes) -> None:
         try:
@@ -291,11 +311,11 @@ class NodeJob:
             raise NodeRunFailed(f"the {'image' if self.spider == 'images' else 'ingest'} worker died; "
                                 "what the node sent after that point was not stored") from None
 
-    def _cancel(self) -> None:
+    def _cancel(self, attempts: int = 20) -> None:
         """Stop the node's job (TERM; KILL if it is still there after a few seconds); best effort."""
         try:
             self.client.cancel(self.cluster.project, self.job)
-            for _ in range(20):
+            for _ in range(attempts):
                 time.sleep(0.5)
                 state, _ = job_state(self.client.jobs(self.cluster.project), self.job)
                 if state in (None, "finished"):
@@ -323,6 +343,16 @@ def crawl_on_node(cluster: Cluster, source: Source, db_path: Path, run_id: int, 
         with Database(db_path) as db:
             db.finish_run(run_id, "interrupted", "interrupted by the user")
         raise
+    except Exception as exc:  # an answer of a shape no node gives, a bug: the run ends, the job with it
+        if crawl.client is not None:
+            crawl._cancel(attempts=2)
+        return None, "failed", f"dispatch to node failed: {type(exc).__name__}: {str(exc)[:200]}"
+    except BaseException:
+        if crawl.client is not None:
+            crawl._cancel(attempts=2)
+        with Database(db_path) as db:
+            db.finish_run(run_id, "interrupted", "interrupted by the user")
+        raise
     return 0, "ok", None
 
 
@@ -336,6 +366,8 @@ def images_on_node(cluster: Cluster, source: Source, db_path: Path, run_id: int,
     with Database(db_path) as db:
         node = cluster.nodes.get(db.run(run_id).get("node") or "")
     args, settings = image_job(source)
+    while len(json.dumps(urls)) > KNOWN_ARG_LIMIT:  # one command-line argument on the node: the rest wait, queued
+        urls = urls[: len(urls) * 9 // 10]
     args["urls"] = json.dumps(urls)
     stats = FeedStats()
     job = NodeJob(cluster, source, db_path, run_id, "images", args, settings, ImagePipeline(str(db_path), run_id, stats),
@@ -351,6 +383,10 @@ def images_on_node(cluster: Cluster, source: Source, db_path: Path, run_id: int,
             if job.client is not None:
                 job._cancel()
             raise
+        except Exception as exc:  # see crawl_on_node
+            if job.client is not None:
+                job._cancel(attempts=2)
+            return f"images: dispatch to node failed: {type(exc).__name__}: {str(exc)[:200]}; the images wait for the next run"
     if stats.get_value("monitor/image_worker_died"):
         return "images: the image worker died; the images not read wait for the next run (see the log)"
     return None

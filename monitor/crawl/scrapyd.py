@@ -9,8 +9,10 @@ wrong, so a run's reason reads "node a: connection refused", not a traceback.
 from __future__ import annotations
 
 import base64
+import http.client
 import json
 import os
+import threading
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -60,41 +62,73 @@ class Cluster:
     lost_after_seconds: float = 60.0  # a node that does not answer this long fails its runs
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A node's answer is never followed elsewhere: the basic-auth header would go with it."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect)
+
+
 class NodeClient:
-    """One node's API."""
+    """One node's API. Every request has one deadline for its whole answer (a node that trickles
+    its bytes must not hold a run past its time limit), follows no redirect, and checks shapes."""
 
     def __init__(self, node: Node, timeout: float = REQUEST_TIMEOUT):
         self.node = node
         self.timeout = timeout
 
-    def _open(self, path: str, data: dict | list | None = None, headers: dict | None = None):
+    def _fetch(self, path: str, data=None, headers: dict | None = None, limit: int = READ_CHUNK, skip: int = 0) -> tuple[int, bytes]:
+        """(HTTP status, up to `limit` bytes of the body after `skip`), within `timeout` seconds in all."""
+        auth = self.node.auth_header()  # before the thread: a missing variable is said as itself
+        result: dict = {}
+
+        def fetch() -> None:
+            try:
+                result["value"] = self._fetch_now(path, data, headers, limit, skip, auth)
+            except BaseException as exc:  # handed to the caller's thread
+                result["error"] = exc
+
+        worker = threading.Thread(target=fetch, name=f"node-{self.node.name}", daemon=True)
+        worker.start()
+        worker.join(self.timeout)
+        if worker.is_alive():  # left to end with its socket; the process does not wait for it
+            raise NodeError(self.node.name, f"no complete answer within {self.timeout:g}s for {path.split('?')[0]}")
+        if "error" in result:
+            raise result["error"]
+        return result["value"]
+
+    def _fetch_now(self, path, data, headers, limit: int, skip: int, auth: str | None) -> tuple[int, bytes]:
         url = urllib.parse.urljoin(self.node.url.rstrip("/") + "/", path.lstrip("/"))
         body = urllib.parse.urlencode(data).encode("utf-8") if data is not None else None
         request = urllib.request.Request(url, data=body, headers=dict(headers or {}))
-        auth = self.node.auth_header()
         if auth:
             request.add_header("Authorization", auth)
         try:
-            return urllib.request.urlopen(request, timeout=self.timeout)
+            with _OPENER.open(request, timeout=self.timeout) as reply:
+                if skip:
+                    reply.read(skip)
+                return reply.status, reply.read(limit)
         except urllib.error.HTTPError as exc:
             if exc.code == 416:  # a range past the end: nothing new yet
-                return exc
+                return 416, b""
             detail = exc.read(300).decode("utf-8", "replace").strip()
             refused = exc.code in (400, 401, 403, 404)
             raise NodeError(self.node.name, f"HTTP {exc.code} for {path.split('?')[0]}" + (f": {detail}" if detail else ""),
                             refused=refused) from None
-        except (urllib.error.URLError, OSError, ValueError) as exc:
+        except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as exc:
             reason = getattr(exc, "reason", exc)
             raise NodeError(self.node.name, f"cannot reach {self.node.url}: {reason}") from None
 
     def call(self, endpoint: str, params: dict | None = None, post: dict | list | None = None) -> dict:
         """An API call; a reply whose status is not "ok" is a refusal with Scrapyd's message."""
         path = endpoint + ("?" + urllib.parse.urlencode(params) if params else "")
-        with self._open(path, data=post) as reply:
-            raw = reply.read(16 * 1024 * 1024)
+        _, raw = self._fetch(path, data=post, limit=16 * 1024 * 1024)
         try:
             answer = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise NodeError(self.node.name, f"{endpoint} answered something that is not JSON") from None
         if not isinstance(answer, dict) or answer.get("status") != "ok":
             message = answer.get("message") if isinstance(answer, dict) else None
@@ -102,16 +136,28 @@ class NodeClient:
         return answer
 
     def status(self) -> dict:
-        return self.call("daemonstatus.json")
+        """daemonstatus.json with its counts as numbers (an answer without them is not a node's)."""
+        answer = self.call("daemonstatus.json")
+        try:
+            return {**answer, **{k: int(answer.get(k) or 0) for k in ("running", "pending", "finished")}}
+        except (TypeError, ValueError):
+            raise NodeError(self.node.name, "daemonstatus.json answered counts that are not numbers") from None
 
     def schedule(self, project: str, spider: str, job: str, settings: dict, args: dict) -> str:
         form = [("project", project), ("spider", spider), ("jobid", job)]
         form += [("setting", f"{k}={v}") for k, v in settings.items()]
         form += list(args.items())
-        return self.call("schedule.json", post=form)["jobid"]
+        return str(self.call("schedule.json", post=form).get("jobid"))
 
     def jobs(self, project: str) -> dict:
-        return self.call("listjobs.json", {"project": project})
+        """listjobs.json: pending, running and finished lists of job entries (dicts with an id)."""
+        answer = self.call("listjobs.json", {"project": project})
+        for state in ("pending", "running", "finished"):
+            entries = answer.get(state) or []
+            if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+                raise NodeError(self.node.name, f"listjobs.json answered a {state} list that is not a list of jobs")
+            answer[state] = entries
+        return answer
 
     def cancel(self, project: str, job: str, signal: str | None = None) -> str:
         form = {"project": project, "job": job}
@@ -121,13 +167,10 @@ class NodeClient:
 
     def read(self, path: str, offset: int, limit: int = READ_CHUNK) -> bytes:
         """Bytes of a served file (a job's feed or log) from `offset` on, at most `limit`; b"" when nothing new."""
-        with self._open(path, headers={"Range": f"bytes={offset}-{offset + limit - 1}"}) as reply:
-            status = reply.status if hasattr(reply, "status") else reply.code
-            if status == 416:
-                return b""
-            if status == 200 and offset:  # the server (or a proxy) ignored the range: skip what was read before
-                return reply.read(offset + limit)[offset:]
-            return reply.read(limit)
+        status, data = self._fetch(path, headers={"Range": f"bytes={offset}-{offset + limit - 1}"}, limit=limit)
+        if status == 200 and offset:  # the server (or a proxy) ignored the range: skip what was read before
+            status, data = self._fetch(path, limit=limit, skip=offset)
+        return data
 
 
 def job_state(jobs: dict, job: str) -> tuple[str | None, dict | None]:
