@@ -7,7 +7,6 @@ it answered) says otherwise.
 """
 import json
 import re
-import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
