@@ -206,12 +206,21 @@ class NodeJob:
                 self._pull(log)
                 last_answer = now
             except NodeError as exc:
-                if now - last_answer >= self.cluster.lost_after_seconds or now >= deadline or (
-                        stop is not None and stop.is_set()):
+                stopping = stop is not None and stop.is_set()
+                if stopping:
+                    stop_deadline = stop_deadline or now + grace
+                if now - last_answer >= self.cluster.lost_after_seconds:
+                    why = f"node {self.node.name} stopped answering for {now - last_answer:.0f}s"
+                elif now >= deadline:
+                    why = f"time limit of {time_limit:g}s reached while node {self.node.name} answered errors"
+                elif stopping and now >= stop_deadline:
+                    why = f"the scheduler stopped while node {self.node.name} answered errors"
+                else:
+                    why = None
+                if why:
                     self._cancel(attempts=2)  # it may still take a cancel: the freed lock must not let a second crawl start beside it
-                    raise NodeRunFailed(f"node {self.node.name} stopped answering for {now - last_answer:.0f}s "
-                                        f"({exc.reason}); job {self.job} abandoned",
-                                        status="interrupted" if stop is not None and stop.is_set() else "failed") from None
+                    raise NodeRunFailed(f"{why} ({exc.reason}); job {self.job} abandoned",
+                                        status="interrupted" if stopping else "failed") from None
                 time.sleep(min(self.cluster.poll_seconds, 1.0))
                 continue
             if state is None:
