@@ -1,5 +1,8 @@
 """Both languages: what a person reads on the page comes from the catalogue, not raw codes or English-only text."""
 
+import datetime as dt
+from zoneinfo import ZoneInfo
+
 import pytest
 from webfixtures import PASSWORD, Client, served
 
@@ -135,6 +138,8 @@ def test_the_page_shows_times_in_the_configured_zone(tmp_path):
         client = Client(url)
         client.login("rina")
         page = client.get(f"/posts/{stored.post_id}").text
-        queue = client.get("/queue?from=2026-12-06&to=2026-12-06").text  # Makassar's 6 December holds 17:30 UTC on the 5th
+        # the queue's days are the flags' days (now) in the team's zone; the days either side keep a run near midnight true
+        today = dt.datetime.now(ZoneInfo("Asia/Makassar")).date()
+        queue = client.get(f"/queue?from={today - dt.timedelta(days=1)}&to={today + dt.timedelta(days=1)}").text
     assert "2026-12-06 01:30 WITA" in page and "WIB" not in page
     assert "2026-12-06 01:30 WITA" in queue
