@@ -761,12 +761,12 @@ def test_listing_boards_reach_the_crawl_and_mark_its_posts(tmp_path):
             self[key] = self.get(key, 0) + count
 
     pipeline = IngestPipeline(str(tmp_path / "m.db"), None, Stats(), listing=json.loads(json.dumps(["Jual Beli"])))
-    pipeline.worker, pipeline.posts = Alive(), queue.Queue()
+    pipeline.worker, pipeline.items = Alive(), queue.Queue()
     from spiders.items import Post
 
     for board in (" jual beli ", "Diskusi"):
         pipeline.process_item(Post(source="forum-x", url="http://f.test/1", text="x", board=board))
-    marked = [pipeline.posts.get_nowait() for _ in range(2)]
+    marked = [pipeline.items.get_nowait() for _ in range(2)]
     assert [p["is_listing"] for p in marked] == [True, False]
 
 

@@ -30,12 +30,12 @@ from ..learning.registry import build_detector
 from ..store import Database
 from ..store.busy import is_busy, lock_wait_seconds, retried_transaction, retrying
 from ..store.keys import secret_key
+from .handover import STOP
 from .processes import die_with_parent
 
 COMMIT_EVERY = 0.5  # seconds between commits of stored posts
 BATCH_ITEMS = 200  # items written in one transaction at most
 BATCH_BYTES = 32 * 1024 * 1024  # captured pages held for one transaction at most
-STOP = None  # sentinel: no more posts
 
 OUTCOME_COLUMNS = {"new": "posts_new", "updated": "posts_updated", "unchanged": "posts_unchanged"}
 NOT_STORED = {"Post": "posts_not_stored", "Evidence": "pages_not_stored", "ThreadComplete": "threads_not_recorded"}

@@ -11,32 +11,26 @@ for the worker and writes the run's pages, errors and Scrapy stats to
 from __future__ import annotations
 
 import json
-import multiprocessing
-import queue as queue_module
 
 from scrapy.exceptions import CloseSpider
 
 from ..store import Database
 from ..store.busy import lock_wait_seconds, retried_transaction
-from .ingest_worker import STOP, run_worker
+from .handover import WorkerPipeline
+from .ingest_worker import run_worker
 
 QUEUE_SIZE = 2000  # posts in flight; a full queue slows the crawler down to the worker's pace
 WORKER_JOIN_TIMEOUT = 600  # seconds the worker gets to store what is queued, beyond the lock wait of its last batch
-PUT_TIMEOUT = 2.0  # seconds between checks that the worker still reads the queue
 
 
-class IngestPipeline:
+class IngestPipeline(WorkerPipeline):
+    worker_name = "ingest"
+    died_reason = "ingest_worker_died"  # the runner's `judge` fails the run on it
+    queue_size = QUEUE_SIZE
+
     def __init__(self, db_path: str, run_id: int | None, stats, listing=None, crawler=None):
-        if not db_path:
-            raise ValueError("IngestPipeline needs the MONITOR_DB setting")
-        self.db_path = db_path
-        self.run_id = run_id
-        self.stats = stats
+        super().__init__(db_path, run_id, stats, crawler)
         self.listing = listing  # True: every post is in a listing section; a list: the boards that are
-        self.crawler = crawler
-        self.posts = None
-        self.worker = None
-        self.dead = False
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -44,56 +38,21 @@ class IngestPipeline:
         listing = crawler.settings.get("MONITOR_LISTING")
         return cls(crawler.settings.get("MONITOR_DB"), run_id, crawler.stats, json.loads(listing) if listing else None, crawler)
 
-    def open_spider(self, spider=None):
-        Database(self.db_path).close()  # fail early, in this process, on an unusable database
-        # spawn, not fork: the crawler already runs threads (Twisted's pool), which fork would copy half-way.
-        ctx = multiprocessing.get_context("spawn")
-        self.posts = ctx.Queue(maxsize=QUEUE_SIZE)
-        self.worker = ctx.Process(target=run_worker, args=(self.db_path, self.run_id, self.posts), name="ingest", daemon=True)
-        self.worker.start()
+    def worker_target(self):
+        return run_worker
 
     def process_item(self, item, spider=None):
-        if not self.worker.is_alive():
-            self.worker_died()
         post = {**dict(item), "_type": type(item).__name__}
         if post["_type"] == "Post" and self.listing:
             board = (post.get("board") or "").strip().casefold()
             post["is_listing"] = self.listing is True or any(board == b.strip().casefold() for b in self.listing)
-        while not self.dead:
-            try:
-                self.posts.put(post, timeout=PUT_TIMEOUT)  # a full queue waits for the worker, not for ever on a dead one
-                self.stats.inc_value("monitor/items_handed_over")
-                return item
-            except queue_module.Full:
-                if not self.worker.is_alive():
-                    self.worker_died()
-        raise CloseSpider("ingest worker died")
-
-    def worker_died(self) -> None:
-        """Stop the crawl: what it fetches now would be stored by nobody (the run fails, see `runner.judge`)."""
-        if self.dead:
-            return
-        self.dead = True
-        self.posts.cancel_join_thread()  # a queue nobody reads must not hold the process at exit
-        self.stats.set_value("monitor/ingest_worker_died", 1)
-        if self.crawler is not None and self.crawler.engine is not None:
-            from scrapy.utils.defer import deferred_from_coro
-
-            deferred_from_coro(self.crawler.engine.close_spider_async(reason="ingest_worker_died"))
+        if not self.hand_over(post):
+            raise CloseSpider("ingest worker died")
+        self.stats.inc_value("monitor/items_handed_over")
+        return item
 
     def close_spider(self, spider=None):
-        while self.worker.is_alive() and not self.dead:
-            try:
-                self.posts.put(STOP, timeout=PUT_TIMEOUT)
-                break
-            except queue_module.Full:
-                continue
-        self.worker.join(WORKER_JOIN_TIMEOUT + lock_wait_seconds())
-        if self.worker.is_alive():
-            self.worker.kill()
-            self.worker.join()
-        if self.worker.exitcode != 0:
-            self.worker_died()
+        self.stop_worker(WORKER_JOIN_TIMEOUT + lock_wait_seconds())
         if self.run_id:
             self.write_counters()
 

@@ -9,80 +9,40 @@ its images stay queued for the next run.
 
 from __future__ import annotations
 
-import multiprocessing
-import queue as queue_module
-
 from scrapy.exceptions import DropItem
 
+from ..crawl.handover import WorkerPipeline
 from ..store import Database
 from ..store.busy import retried_transaction
-from .worker import STOP, run_image_worker
+from .worker import run_image_worker
 
 QUEUE_SIZE = 4  # images in flight (each up to 20 MB)
 WORKER_JOIN_TIMEOUT = 600
-PUT_TIMEOUT = 2.0  # seconds between checks that the worker still reads the queue
 
 
-class ImagePipeline:
-    def __init__(self, db_path: str, run_id: int | None, stats, crawler=None):
-        if not db_path:
-            raise ValueError("ImagePipeline needs the MONITOR_DB setting")
-        self.db_path = db_path
-        self.run_id = run_id
-        self.stats = stats
-        self.crawler = crawler
-        self.items = None
-        self.worker = None
-        self.dead = False
+class ImagePipeline(WorkerPipeline):
+    worker_name = "images"
+    died_reason = "image_worker_died"
+    queue_size = QUEUE_SIZE
 
     @classmethod
     def from_crawler(cls, crawler):
         return cls(crawler.settings.get("MONITOR_DB"), crawler.settings.getint("MONITOR_RUN_ID") or None, crawler.stats, crawler)
 
-    def open_spider(self, spider=None):
-        Database(self.db_path).close()
-        ctx = multiprocessing.get_context("spawn")  # the crawler runs threads: never fork it
-        self.items = ctx.Queue(maxsize=QUEUE_SIZE)
-        self.worker = ctx.Process(target=run_image_worker, args=(self.db_path, self.run_id, self.items), name="images", daemon=True)
-        self.worker.start()
+    def worker_target(self):
+        return run_image_worker
 
     def process_item(self, item, spider=None):
-        handed = {**dict(item), "_type": type(item).__name__}
-        while not self.dead:
-            try:
-                self.items.put(handed, timeout=PUT_TIMEOUT)
-                return item
-            except queue_module.Full:
-                if not self.worker.is_alive():
-                    self.worker_died()
+        if self.hand_over({**dict(item), "_type": type(item).__name__}):
+            return item
         item.pop("body", None)  # the bytes never go to the log with the dropped item
         raise DropItem("the image worker died")
 
-    def worker_died(self) -> None:
-        """Record it on the run and stop the image crawl: what is fetched now would go nowhere."""
-        if self.dead:
-            return
-        self.dead = True
-        self.items.cancel_join_thread()  # a queue nobody reads must not hold the process at exit
-        self.stats.set_value("monitor/image_worker_died", 1)
+    def record_death(self) -> None:
+        """On the run, which the runner reports: the image phase is judged apart from the crawl's stats."""
         if self.run_id:
             with Database(self.db_path) as db:
                 retried_transaction(db, lambda: db.add_run_counts(self.run_id, {}, {"image_worker_died": 1}))
-        if self.crawler is not None and self.crawler.engine is not None:
-            from scrapy.utils.defer import deferred_from_coro
-
-            deferred_from_coro(self.crawler.engine.close_spider_async(reason="image_worker_died"))
 
     def close_spider(self, spider=None):
-        while self.worker.is_alive() and not self.dead:  # a worker that dies now must not leave us waiting on a full queue
-            try:
-                self.items.put(STOP, timeout=PUT_TIMEOUT)
-                break
-            except queue_module.Full:
-                continue
-        self.worker.join(WORKER_JOIN_TIMEOUT)
-        if self.worker.is_alive():
-            self.worker.kill()
-            self.worker.join()
-        if self.worker.exitcode != 0:
-            self.worker_died()
+        self.stop_worker(WORKER_JOIN_TIMEOUT)

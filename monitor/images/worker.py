@@ -14,6 +14,7 @@ from __future__ import annotations
 import gc
 import queue as queue_module
 
+from ..crawl.handover import STOP
 from ..crawl.processes import die_with_parent
 from ..ingest import reanalyse_post
 from ..learning.registry import build_detector
@@ -22,7 +23,6 @@ from ..store.busy import is_busy, retried_transaction
 from ..store.keys import secret_key
 from .reading import ReadImage, read_image, save_read_image
 
-STOP = None  # sentinel: no more images
 IDLE_POLL = 1.0
 
 
