@@ -24,6 +24,7 @@ class WorkerPipeline:
     worker_name = ""
     died_reason = ""  # the spider's close reason and the stat `monitor/<died_reason>`
     queue_size = 1
+    worker_target = None  # staticmethod(f): f(db_path, run_id, queue) runs in the worker process until STOP
 
     def __init__(self, db_path: str, run_id: int | None, stats, crawler=None):
         if not db_path:
@@ -36,15 +37,12 @@ class WorkerPipeline:
         self.worker = None
         self.dead = False
 
-    def worker_target(self):
-        raise NotImplementedError
-
     def open_spider(self, spider=None):
         Database(self.db_path).close()  # fail early, in this process, on an unusable database
         # spawn, not fork: the crawler already runs threads (Twisted's pool), which fork would copy half-way.
         ctx = multiprocessing.get_context("spawn")
         self.items = ctx.Queue(maxsize=self.queue_size)
-        self.worker = ctx.Process(target=self.worker_target(), args=(self.db_path, self.run_id, self.items),
+        self.worker = ctx.Process(target=self.worker_target, args=(self.db_path, self.run_id, self.items),
                                   name=self.worker_name, daemon=True)
         self.worker.start()
 

@@ -27,6 +27,7 @@ class IngestPipeline(WorkerPipeline):
     worker_name = "ingest"
     died_reason = "ingest_worker_died"  # the runner's `judge` fails the run on it
     queue_size = QUEUE_SIZE
+    worker_target = staticmethod(run_worker)
 
     def __init__(self, db_path: str, run_id: int | None, stats, listing=None, crawler=None):
         super().__init__(db_path, run_id, stats, crawler)
@@ -37,9 +38,6 @@ class IngestPipeline(WorkerPipeline):
         run_id = crawler.settings.getint("MONITOR_RUN_ID") or None
         listing = crawler.settings.get("MONITOR_LISTING")
         return cls(crawler.settings.get("MONITOR_DB"), run_id, crawler.stats, json.loads(listing) if listing else None, crawler)
-
-    def worker_target(self):
-        return run_worker
 
     def process_item(self, item, spider=None):
         post = {**dict(item), "_type": type(item).__name__}

@@ -24,13 +24,11 @@ class ImagePipeline(WorkerPipeline):
     worker_name = "images"
     died_reason = "image_worker_died"
     queue_size = QUEUE_SIZE
+    worker_target = staticmethod(run_image_worker)
 
     @classmethod
     def from_crawler(cls, crawler):
         return cls(crawler.settings.get("MONITOR_DB"), crawler.settings.getint("MONITOR_RUN_ID") or None, crawler.stats, crawler)
-
-    def worker_target(self):
-        return run_image_worker
 
     def process_item(self, item, spider=None):
         if self.hand_over({**dict(item), "_type": type(item).__name__}):
