@@ -70,9 +70,8 @@ def stop(server, thread) -> None:
     try:
         server.trigger.pull_trigger(close_all)
     except OSError:
-        # EBADF: the loop already closed its wake-up pipe, as it does when poll() reports the pipe's
-        # descriptor invalid (seen once under pytest-xdist, cause not found): nothing left to wake, and
-        # no worker left to write to it, so close the rest from here.
+        # EBADF: the wake-up pipe was already closed (seen once under pytest-xdist, cause not found):
+        # nothing left to wake, and no worker left to write to it, so close the rest from here.
         close_all()
     thread.join(timeout=10)
 
