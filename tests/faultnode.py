@@ -12,6 +12,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
+from sitesrv import send
+
 
 class FaultNode:
     def __init__(self):
@@ -38,13 +40,7 @@ class FaultNode:
                 pass
 
             def send(self, code, body: bytes, ctype="application/json", extra=None):
-                self.send_response(code)
-                self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(body)))
-                for k, v in (extra or {}).items():
-                    self.send_header(k, v)
-                self.end_headers()
-                self.wfile.write(body)
+                send(self, code, body, ctype, extra)
 
             def do_GET(self):
                 self.handle_any(None)
